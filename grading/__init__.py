@@ -1,0 +1,1 @@
+"""The TinyTorch autograder: `python -m grading --help`."""

@@ -1,0 +1,1 @@
+"""The five milestone programs and what they share (the gate, the command line, data)."""

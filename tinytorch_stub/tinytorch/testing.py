@@ -1,0 +1,59 @@
+"""Helpers for the course's tests: comparisons whose failure messages a student can act on.
+
+Like `torch.testing`, this is test support, not part of what students build. Tolerances for
+float32 are stated once here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+RTOL = 1e-5   # float32 results compared with an independent float64 computation
+ATOL = 1e-6
+
+
+def rel_error(x, y) -> float:
+    """Largest relative error between two arrays (CS231n's definition)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y)))) if x.size else 0.0
+
+
+def as_array(value) -> np.ndarray:
+    """The NumPy array behind a Tensor, an array or a number."""
+    data = getattr(value, "data", value)
+    return np.asarray(data)
+
+
+def assert_close(actual, expected, *, what: str, rtol: float = RTOL, atol: float = ATOL) -> None:
+    """Assert `actual` matches `expected` in shape and value; `what` says what was called."""
+    got = as_array(actual)
+    want = np.asarray(expected)
+    if got.shape != want.shape:
+        raise AssertionError(f"{what} should have shape {want.shape}; got {got.shape}")
+    if not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
+        diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+        worst = np.unravel_index(int(np.nanargmax(diff)), diff.shape) if diff.size else ()
+        raise AssertionError(
+            f"{what}: values differ (max abs error {np.nanmax(diff):.3g} at index {tuple(int(i) for i in worst)}: "
+            f"got {got[worst]!r}, expected {want[worst]!r})\n"
+            f"expected:\n{np.array2string(want, precision=5, threshold=20)}\n"
+            f"got:\n{np.array2string(got, precision=5, threshold=20)}"
+        )
+
+
+def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central finite differences of scalar `f` at float64 array `x` (x is restored)."""
+    x = np.asarray(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + eps
+        plus = f(x)
+        x[i] = old - eps
+        minus = f(x)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
