@@ -52,6 +52,9 @@ class Recorder:
 
     def _exception(self, excinfo) -> dict:
         exc = excinfo.value
+        # pytest wraps an import failure in its own CollectError: report the original.
+        while type(exc).__name__ == "CollectError" and (exc.__cause__ or exc.__context__):
+            exc = exc.__cause__ or exc.__context__
         file, line = self._origin(exc)
         message = str(exc)
         kind = type(exc).__name__

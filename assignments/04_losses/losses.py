@@ -1,0 +1,246 @@
+"""Module 04: losses, one number that says how wrong the model is.
+
+What you build
+    log_softmax            log-probabilities from logits, with the log-sum-exp trick
+    MSELoss                mean squared error, for regression
+    CrossEntropyLoss       logits (N, C) + integer class targets (N,), for classification
+    BinaryCrossEntropyLoss probabilities + 0/1 targets, for yes/no outputs (after a Sigmoid)
+    Each loss returns a scalar Tensor (shape ()) with the dtype of its prediction. Forward only
+    for now; module 05 gives each one a backward rule, and training minimises that scalar.
+
+Why it matters
+    Training is "make this number smaller", so every bug here becomes a bug in every model.
+    The classic one is numerical: log(softmax(x)) computed naively turns logits of 1000 into
+    exp(1000) = inf and then log(0) = -inf; the log-sum-exp form never leaves the safe range.
+
+        logits (N, C) --log_softmax--> log p (N, C) --pick column targets[i] in row i--> (N,)
+                                                     --mean, negate--> loss ()
+
+Who uses it later
+    05 autograd   backward of CrossEntropyLoss is (softmax - one_hot) / N, short and stable
+    07 training   Trainer(model, optimizer, loss_fn) calls these
+    milestones    perceptron (BCE), MNIST MLP and CIFAR CNN (cross-entropy), TinyGPT
+                  (cross-entropy over the vocabulary at every position)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinytorch.core.tensor import Tensor
+
+BCE_EPS = 1e-7   # BinaryCrossEntropyLoss clips probabilities to [BCE_EPS, 1 - BCE_EPS]: log(0) = -inf
+
+
+def _check_tensor(x, who: str) -> None:
+    """Raise a TypeError naming `who` and the type received unless `x` is a Tensor (given)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{who} expects a Tensor, got {type(x).__name__}")
+
+
+def _as_array(target) -> np.ndarray:
+    """The NumPy array of a target given as a Tensor, an np.ndarray or a list (given)."""
+    return target.data if isinstance(target, Tensor) else np.asarray(target)
+
+
+def _like(values, x: Tensor) -> Tensor:
+    """Wrap a NumPy result (array or scalar) in a Tensor with the dtype of `x` (given)."""
+    return Tensor(np.asarray(values).astype(x.dtype, copy=False))
+
+
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    """log(softmax(x)) along `dim`, computed without overflow or log(0).
+
+    TODO: return log_softmax(x) along `dim` as a new Tensor, same shape and dtype as `x`.
+
+    APPROACH:
+        log softmax(x)_i = x_i - log(sum_j exp(x_j))        (the log-sum-exp, "lse")
+        With m = max_j x_j:
+            lse = m + log(sum_j exp(x_j - m))               every exponent <= 0, and the sum >= 1
+        so  log_softmax(x) = (x - m) - log(sum_j exp(x - m))
+        1. _check_tensor(x, "log_softmax").
+        2. Valid dims are -ndim .. ndim-1. Otherwise raise
+           IndexError(f"log_softmax(dim={dim}) is out of range for a tensor with ndim={x.ndim}").
+        3. shifted = x.data - max along dim (keepdims=True).
+        4. result = shifted - log(sum(exp(shifted)) along dim, keepdims=True).
+        5. Return _like(result, x).
+
+    EXAMPLE:
+        >>> log_softmax(Tensor([[0.0, 0.0], [1e4, 0.0]])).data
+        array([[-6.931472e-01, -6.931472e-01],
+               [ 0.000000e+00, -1.000000e+04]], dtype=float32)
+
+    HINTS:
+        - Never take the log of a softmax: a probability that underflowed to 0 gives -inf.
+        - The max is only a shift; any constant would be correct, the max is the one that is safe.
+    """
+    raise NotImplementedError("Module 04 (losses): write log_softmax (see its docstring)")
+
+
+class MSELoss:
+    """Mean squared error: mean((pred - target)^2) over every element. For regression.
+
+    pred and target must have the same shape. Unlike NumPy, no broadcasting: pred (N, 1)
+    against target (N,) would broadcast to (N, N) and silently compute the wrong loss.
+    """
+
+    def forward(self, pred: Tensor, target) -> Tensor:
+        """Mean of the squared differences, as a scalar Tensor with pred's dtype.
+
+        TODO: return mean((pred - target)^2) as a Tensor of shape ().
+
+        APPROACH:
+            1. _check_tensor(pred, "MSELoss"); t = _as_array(target) (a Tensor or an array).
+            2. If t.shape != pred.shape, raise ValueError naming both shapes, e.g.
+               "MSELoss: pred has shape (4, 1) but target has shape (4,); they must match".
+            3. diff = pred.data - t (cast t to pred.dtype first), then the mean of diff**2.
+            4. Return _like(mean, pred).
+
+        EXAMPLE:
+            >>> MSELoss()(Tensor([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 0.0])).data
+            array(4.3333335, dtype=float32)                  # (0 + 4 + 9) / 3
+
+        HINTS:
+            - The result is 0-d: Tensor(np.float32(4.33)).shape == ().
+        """
+        raise NotImplementedError("Module 04 (losses): write MSELoss.forward (see its docstring)")
+
+    def __call__(self, pred: Tensor, target) -> Tensor:
+        return self.forward(pred, target)
+
+
+class CrossEntropyLoss:
+    """Negative log-likelihood of the right class, from raw logits, averaged over the batch.
+
+        loss = -(1/N) * sum_i log softmax(logits[i])[targets[i]]
+
+    logits: Tensor (N, C), one row of unnormalised scores per example (no Softmax before it).
+    targets: (N,) integer class indices in [0, C), as a Tensor (float values like 2.0 are
+    fine) or an np.ndarray. A model that puts probability p on the right class pays -log(p):
+    0 when p = 1, log(C) for a uniform guess, and without bound as p -> 0.
+    """
+
+    def forward(self, logits: Tensor, targets) -> Tensor:
+        """Mean cross-entropy of a batch, as a scalar Tensor with the logits' dtype.
+
+        TODO: return -mean_i(log_softmax(logits)[i, targets[i]]) as a Tensor of shape ().
+
+        APPROACH:
+            1. _check_tensor(logits, "CrossEntropyLoss"). Raise ValueError (naming the shape)
+               unless logits is 2-D with at least one row: (N, C), N >= 1.
+            2. t = _as_array(targets). Raise ValueError naming both shapes unless t.shape == (N,).
+            3. Every t[i] must be a whole number: ValueError otherwise (naming a bad value).
+               Then t.astype(np.int64). Any index < 0 or >= C: ValueError naming that value and C.
+            4. logp = log_softmax(logits, dim=-1).data                      # (N, C)
+               picked = logp[np.arange(N), t]                              # (N,) one per row
+            5. Return _like(-mean(picked), logits).
+
+        EXAMPLE:
+            >>> CrossEntropyLoss()(Tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]]), np.array([0, 2])).data
+            array(0.6690786, dtype=float32)      # (-log(e^2 / (e^2 + 2)) - log(1/3)) / 2
+
+        HINTS:
+            - Integer-valued floats pass the check: np.all(t == np.round(t)). nan fails it.
+            - logp[rows, cols] with two index arrays picks one element per (row, col) pair.
+        """
+        raise NotImplementedError("Module 04 (losses): write CrossEntropyLoss.forward (see its docstring)")
+
+    def __call__(self, logits: Tensor, targets) -> Tensor:
+        return self.forward(logits, targets)
+
+
+class BinaryCrossEntropyLoss:
+    """Cross-entropy of independent yes/no outcomes, from probabilities (after a Sigmoid).
+
+        loss = -mean(t * log(p) + (1 - t) * log(1 - p)),   p clipped to [BCE_EPS, 1 - BCE_EPS]
+
+    probs and targets have the same shape; targets are 0 or 1 (soft labels in between work too).
+    """
+
+    def forward(self, probs: Tensor, targets) -> Tensor:
+        """Mean binary cross-entropy, as a scalar Tensor with probs' dtype.
+
+        TODO: return the mean BCE over every element as a Tensor of shape ().
+
+        APPROACH:
+            1. _check_tensor(probs, "BinaryCrossEntropyLoss"); t = _as_array(targets).
+            2. If t.shape != probs.shape, raise ValueError naming both shapes.
+            3. p = clip(probs.data, BCE_EPS, 1 - BCE_EPS): a probability of exactly 0 or 1
+               would give log(0) = -inf. Work in float64 (astype) before clipping: in float32,
+               1 - 1e-7 rounds to 0.99999988, so the clip would not be the one stated.
+            4. loss = -mean(t * log(p) + (1 - t) * log(1 - p)).
+            5. Return _like(loss, probs).
+
+        EXAMPLE:
+            >>> BinaryCrossEntropyLoss()(Tensor([0.9, 0.2]), np.array([1.0, 0.0])).data
+            array(0.16425204, dtype=float32)      # (-log(0.9) - log(0.8)) / 2
+
+        HINTS:
+            - np.clip(a, low, high) clips element-wise.
+        """
+        raise NotImplementedError("Module 04 (losses): write BinaryCrossEntropyLoss.forward (see its docstring)")
+
+    def __call__(self, probs: Tensor, targets) -> Tensor:
+        return self.forward(probs, targets)
+
+
+# ---------------------------------------------------------------------------------------------
+# Systems questions: what a loss costs in memory, and why the log-sum-exp trick is not optional.
+# ---------------------------------------------------------------------------------------------
+
+
+def loss_memory_bytes(batch_size: int, num_classes: int, dtype=np.float32) -> int:
+    """Bytes a cross-entropy forward keeps alive: the logits plus the softmax probabilities.
+
+        bytes = 2 * N * C * itemsize        (N = batch_size, C = num_classes)
+
+    Why it matters: the backward pass (module 05) needs softmax(logits), an (N, C) array as
+    large as the logits themselves, so both stay in memory until backward runs. For a small
+    classifier this is nothing (MNIST: 64 x 10 floats). For a language model C is the whole
+    vocabulary and N is every token of the batch: GPT-2's 50,257 tokens x a batch of
+    8 sequences x 1,024 positions in float32 is 2 * 8192 * 50257 * 4 bytes, about 3.3 GB,
+    more than the model's own weights. That is why large models fuse or chunk this loss.
+
+    TODO: return 2 * batch_size * num_classes * (bytes per element of dtype) as an int.
+
+    APPROACH:
+        1. batch_size and num_classes must be positive ints: otherwise raise ValueError
+           naming the bad value.
+        2. np.dtype(dtype).itemsize is 4 for float32, 8 for float64, 2 for float16.
+
+    EXAMPLE:
+        >>> loss_memory_bytes(64, 10)                      # 2 * 64 * 10 * 4
+        5120
+        >>> loss_memory_bytes(64, 10, dtype=np.float64)
+        10240
+
+    HINTS:
+        - isinstance(True, int) is True in Python; reject bools too.
+    """
+    raise NotImplementedError("Module 04 (losses): write loss_memory_bytes (see its docstring)")
+
+
+def exp_overflow_threshold(dtype=np.float32) -> float:
+    """The largest x for which exp(x) is still finite in `dtype`: log of the dtype's max.
+
+    Why it matters: a naive softmax or cross-entropy computes exp(logit). Past this threshold
+    exp returns inf and the loss becomes nan. It is only about 88.7 for float32, 709.8 for
+    float64 and 11.1 for float16: logits of a confident or badly initialised network easily
+    pass 88, and under mixed precision (module 16) anything past 11 breaks. Subtracting the
+    max first (log_softmax above) makes every exponent <= 0, so the threshold never matters.
+
+    TODO: return log(largest finite value of dtype) as a Python float.
+
+    APPROACH:
+        1. dtype must be a floating dtype (np.float16/32/64); otherwise raise ValueError
+           naming it.
+        2. np.finfo(dtype).max is the largest finite value; take its log in float64.
+
+    EXAMPLE:
+        >>> round(exp_overflow_threshold(np.float32), 3)
+        88.723
+
+    HINTS:
+        - np.issubdtype(np.dtype(dtype), np.floating) tells floating dtypes from the rest.
+    """
+    raise NotImplementedError("Module 04 (losses): write exp_overflow_threshold (see its docstring)")
