@@ -52,12 +52,15 @@ def bench_grading(course) -> list[tuple[str, float, float, float, str]]:
         bare = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]
         bare_env = {**env, "TINYTORCH_SOURCE": "solutions"}
         _time(grade, env)                      # warm: the plan is collected once and cached
-        g, b = [], []
-        for _ in range(REPEATS):               # interleaved, so drift hits both sides
+        g, f, b = [], [], []
+        for _ in range(REPEATS):               # interleaved, so drift hits every side
             g.append(_time(grade, env))
+            f.append(_time(grade + ["--no-fork"], env))
             b.append(_time(bare, bare_env))
-    gm, bm = statistics.median(g), statistics.median(b)
-    return [("grade reference (01-%s, all tests)" % course.modules[-1].id, gm, bm, gm / bm, "<= 1.3x")]
+    gm, fm, bm = statistics.median(g), statistics.median(f), statistics.median(b)
+    last = course.modules[-1].id
+    return [(f"grade reference (01-{last}, all tests)", gm, bm, gm / bm, "<= 1.3x"),
+            (f"  same, --no-fork (interpreter per module)", fm, bm, fm / bm, "for comparison")]
 
 
 def _median_us(fn, number: int) -> float:

@@ -109,10 +109,12 @@ def main(config_path: str) -> int:
         *config["tests"],
         "-c", config["ini"], "--rootdir", config["rootdir"],
         "-p", "pytest_timeout", "-p", "pytest_jsonreport.plugin", "-p", "no:cacheprovider",
+        "-p", "no:doctest", "-p", "no:pastebin", "-p", "no:junitxml", "-p", "no:legacypath",
+        "-p", "no:stepwise", "-p", "no:debugging", "-p", "no:setupplan", "-p", "no:setuponly",
         "--import-mode=importlib", "-q", "-rN", "--no-header", "--color=no",
         f"--timeout={config['test_timeout']}",
         "--json-report", f"--json-report-file={config['json_report']}",
-        "--json-report-omit", "log", "streams", "keywords", "warnings",
+        "--json-report-omit", "log", "streams", "keywords", "warnings", "traceback", "collectors",
     ]
     if config.get("collect_only"):
         args.insert(0, "--collect-only")
@@ -121,5 +123,81 @@ def main(config_path: str) -> int:
     return int(code)
 
 
+def _run_forked(request: dict) -> int:
+    """In a freshly forked child of the zygote: limits, session, output, then the tests."""
+    import resource
+
+    os.setsid()
+    for name, (soft, hard) in request["limits"].items():
+        resource.setrlimit(getattr(resource, name), (soft, hard))
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    out = os.open(request["output"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    code = 3
+    try:
+        code = main(request["config"])
+    except BaseException:        # noqa: BLE001 - anything escaping pytest ends this child only
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+    return code
+
+
+def zygote() -> int:
+    """Pre-import pytest and NumPy once, then fork one child per module on request.
+
+    Protocol on stdin/stdout, one JSON object per line: a request {"id", "config", "cwd",
+    "env", "output", "limits"} is answered by {"id", "pid"} once forked, and by {"id", "status"}
+    (as os.waitpid gives it) when the child ends. Single-threaded, so forking is safe. No
+    student code ever runs in this process: only in the forked children.
+    """
+    import select
+
+    import numpy  # noqa: F401  (imported once here, shared copy-on-write by every child)
+    import pytest  # noqa: F401
+    import pytest_jsonreport.plugin  # noqa: F401
+    import pytest_timeout  # noqa: F401
+
+    children: dict[int, str] = {}
+    reply = sys.stdout
+    reply.write(json.dumps({"ready": True}) + "\n")
+    reply.flush()
+    stdin_open = True
+    while stdin_open or children:
+        readable, _, _ = select.select([sys.stdin] if stdin_open else [], [], [], 0.02)
+        if readable:
+            line = sys.stdin.readline()
+            if not line:
+                stdin_open = False
+            else:
+                request = json.loads(line)
+                pid = os.fork()
+                if pid == 0:
+                    _run_forked(request)
+                children[pid] = request["id"]
+                reply.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
+                reply.flush()
+        while children:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            ident = children.pop(pid, None)
+            if ident is not None:
+                reply.write(json.dumps({"id": ident, "status": status}) + "\n")
+                reply.flush()
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--zygote":
+        sys.exit(zygote())
     sys.exit(main(sys.argv[1]))

@@ -41,7 +41,7 @@ def cmd_grade(args) -> int:
     limits = Limits.from_manifest(course.grading, test_timeout=args.test_timeout, module_timeout=args.module_timeout,
                                   memory_mb=args.memory_mb)
     report = grade(course, submission, sources, limits=limits, modules=_modules(args.modules, course),
-                   jobs=args.jobs, label=args.label)
+                   jobs=args.jobs, label=args.label, fork=not args.no_fork)
     if args.out:
         paths = write_reports(report, Path(args.out))
         if os.environ.get("GITHUB_STEP_SUMMARY") and args.step_summary:
@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--test-timeout", type=float, help="seconds per test (default from course.toml)")
     g.add_argument("--module-timeout", type=float, help="wall-clock seconds per module (default from course.toml)")
     g.add_argument("--memory-mb", type=int, help="address-space limit per module process")
+    g.add_argument("--no-fork", action="store_true",
+                   help="start a fresh interpreter per module instead of forking from a pre-imported one")
     g.add_argument("--label", help="name of the submission in the report (default: its path)")
     g.add_argument("--step-summary", action="store_true", help="append report.md to $GITHUB_STEP_SUMMARY")
     g.add_argument("--verbose", action="store_true", help="print the whole markdown report")

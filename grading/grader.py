@@ -13,7 +13,7 @@ from pathlib import Path
 
 from grading.model import ModuleRun, Report
 from grading.plan import load_plan
-from grading.run import Limits, run_module
+from grading.run import Limits, Zygote, child_env, run_module
 from grading.sandbox import TestSources, build_sandbox
 from grading.score import gate_all, score_module
 from tinytorch.manifest import Course
@@ -45,8 +45,13 @@ def git_commit(submission: Path) -> str | None:
 
 
 def grade(course: Course, submission: Path, sources: TestSources, *, limits: Limits | None = None,
-          modules: list[str] | None = None, jobs: int | None = None, label: str | None = None) -> Report:
-    """Grade `submission` (only read, never written) and return the scored report."""
+          modules: list[str] | None = None, jobs: int | None = None, label: str | None = None,
+          fork: bool = True) -> Report:
+    """Grade `submission` (only read, never written) and return the scored report.
+
+    `fork=True` starts each module's process from a zygote that has imported pytest and NumPy
+    once (see run.Zygote); `fork=False` starts a fresh interpreter per module.
+    """
     started = time.monotonic()
     submission = submission.resolve()
     limits = limits or Limits.from_manifest(course.grading)
@@ -57,15 +62,21 @@ def grade(course: Course, submission: Path, sources: TestSources, *, limits: Lim
         files = build_sandbox(course, submission, sources, sandbox)
         remaining = count_stub_bodies(sandbox, course)
 
+        zygote = Zygote(child_env(sandbox, sandbox / "work"), sandbox / "work") if fork else None
+
         def one(module) -> ModuleRun:
             tests = [str(sandbox / "tests" / module.folder)]
-            run = run_module(course.root, sandbox, module.id, tests, limits)
+            run = run_module(course.root, sandbox, module.id, tests, limits, zygote=zygote)
             run.tasks_remaining = remaining[module.id]
             return run
 
         workers = max(1, min(jobs or os.cpu_count() or 1, len(selected)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            runs = list(pool.map(one, selected))
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                runs = list(pool.map(one, selected))
+        finally:
+            if zygote is not None:
+                zygote.close()
     results = [
         score_module(module, plan.for_module(module.id), run, tasks_total=plan.tasks.get(module.id, 0),
                      file_problem=files[module.id].problem)

@@ -44,9 +44,9 @@ def tree_digest(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def grade_folder(root: Path, visible_only: bool = False, **limits):
+def grade_folder(root: Path, visible_only: bool = False, fork: bool = True, **limits):
     sources = course_test_sources(COURSE, visible_only=visible_only)
-    return grade(COURSE, root, sources, limits=Limits.from_manifest(COURSE.grading, **limits))
+    return grade(COURSE, root, sources, limits=Limits.from_manifest(COURSE.grading, **limits), fork=fork)
 
 
 def by_id(report):

@@ -86,10 +86,11 @@ def _hang_in(cls: str, function: str):
     return edit
 
 
-def test_hanging_module_is_cut_off_and_others_still_score(tmp_path):
+@pytest.mark.parametrize("fork", [True, False], ids=["zygote", "fresh-interpreter"])
+def test_hanging_module_is_cut_off_and_others_still_score(tmp_path, fork):
     root = build_submission(tmp_path, edits={"03": _hang_in("Linear", "forward")})
     started = time.monotonic()
-    report = grade_folder(root, test_timeout=1, module_timeout=6)
+    report = grade_folder(root, fork=fork, test_timeout=1, module_timeout=6)
     elapsed = time.monotonic() - started
     modules = by_id(report)
     assert modules["03"].status == "timeout", (modules["03"].status, modules["03"].message)
@@ -99,11 +100,12 @@ def test_hanging_module_is_cut_off_and_others_still_score(tmp_path):
     assert elapsed < 30, f"grading took {elapsed:.0f} s although the module limit is 6 s"
 
 
-def test_os_exit_in_a_student_file_is_contained(tmp_path):
+@pytest.mark.parametrize("fork", [True, False], ids=["zygote", "fresh-interpreter"])
+def test_os_exit_in_a_student_file_is_contained(tmp_path, fork):
     def exit_early(text: str) -> str:
         return text.replace("import numpy as np", "import os\nimport numpy as np", 1) + \
             "\nos._exit(0)\n"
-    report = grade_folder(build_submission(tmp_path, edits={"04": exit_early}))
+    report = grade_folder(build_submission(tmp_path, edits={"04": exit_early}), fork=fork)
     modules = by_id(report)
     assert modules["04"].score == 0 and modules["04"].status == "error", (modules["04"].status, modules["04"].message)
     assert "exited with code 0" in modules["04"].message
@@ -200,3 +202,17 @@ def test_missing_submission_folder_is_a_clear_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "grading", "grade", str(tmp_path / "nope")],
                           capture_output=True, text=True, cwd=COURSE.root, timeout=60)
     assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def test_memory_blow_up_is_contained_by_the_address_space_limit(tmp_path):
+    def eat_memory(text: str) -> str:        # 100 GB in Sigmoid.forward, then a growing list
+        return _hang_in("Sigmoid", "forward")(text).replace(
+            "while True:\n            pass",
+            "hog = [bytearray(1 << 26)]\n        np.ones((100_000, 1_000_000))\n"
+            "        while True:\n            hog.append(bytearray(1 << 26))", 1)
+    report = grade_folder(build_submission(tmp_path, edits={"02": eat_memory}), memory_mb=2048)
+    modules = by_id(report)
+    assert modules["01"].status == "passed"
+    assert 0 < modules["02"].score < modules["02"].max
+    sigmoid = [t for t in modules["02"].tests if "sigmoid" in t.name.lower() and t.outcome != "passed"]
+    assert sigmoid and all("MemoryError" in t.message for t in sigmoid if t.visibility == "visible")
