@@ -35,8 +35,9 @@ def test_partial_scores_passed_tests_only():
 
 
 def test_untouched_stub_is_not_started():
-    result = score_module(M02, PLAN, run(**{}) if False else all_failed(Failure(**NIE)), tasks_total=3)
-    assert result.status == "partial"  # tasks_remaining defaults to 0: the file was edited
+    edited = all_failed(Failure(**NIE))          # tasks_remaining 0: every stub body was replaced
+    result = score_module(M02, PLAN, edited, tasks_total=3)
+    assert result.status == "partial"
     untouched = all_failed(Failure(**NIE))
     untouched.tasks_remaining = 3
     result = score_module(M02, PLAN, untouched, tasks_total=3)
