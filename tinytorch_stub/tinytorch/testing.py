@@ -57,3 +57,12 @@ def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
         x[i] = old
         grad[i] = (plus - minus) / (2 * eps)
     return grad
+
+
+def strict_numerics():
+    """A context in which overflow, invalid (nan) and divide-by-zero raise; underflow is allowed.
+
+    `exp(-1000)` rounding to 0 is harmless; `exp(1000) = inf` or `log(0) = -inf` is the bug a
+    numerically stable implementation avoids.
+    """
+    return np.errstate(over="raise", invalid="raise", divide="raise")

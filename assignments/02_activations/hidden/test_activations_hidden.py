@@ -15,15 +15,11 @@ from tinytorch.core.activations import (
     sigmoid_saturation,
 )
 from tinytorch.core.tensor import Tensor
-from tinytorch.testing import assert_close
+from tinytorch.testing import assert_close, strict_numerics
 
 SEED = 2
 ALL_ACTIVATIONS = [Sigmoid, ReLU, Tanh, GELU, Softmax]
 
-
-def strict_numerics():
-    """Overflow, invalid (nan) and divide-by-zero become errors; underflow stays allowed."""
-    return np.errstate(over="raise", invalid="raise", divide="raise")
 
 
 def softmax_by_loops(x: np.ndarray, dim: int) -> np.ndarray:

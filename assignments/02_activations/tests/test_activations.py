@@ -17,17 +17,10 @@ from tinytorch.core.activations import (
     sigmoid_saturation,
 )
 from tinytorch.core.tensor import Tensor
-from tinytorch.testing import assert_close
+from tinytorch.testing import assert_close, strict_numerics
 
 SEED = 0
 
-
-def strict_numerics():
-    """Turn NumPy's overflow / invalid (nan) / divide-by-zero warnings into errors.
-
-    Underflow (exp(-1000) rounding to 0) is harmless and stays allowed.
-    """
-    return np.errstate(over="raise", invalid="raise", divide="raise")
 
 
 def sample(shape, scale=3.0, dtype=np.float32):

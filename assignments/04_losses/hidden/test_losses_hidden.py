@@ -15,14 +15,10 @@ from tinytorch.core.losses import (
     loss_memory_bytes,
 )
 from tinytorch.core.tensor import Tensor
-from tinytorch.testing import assert_close
+from tinytorch.testing import assert_close, strict_numerics
 
 SEED = 4
 
-
-def strict_numerics():
-    """Overflow, invalid (nan) and divide-by-zero (log(0)) become errors; underflow stays allowed."""
-    return np.errstate(over="raise", invalid="raise", divide="raise")
 
 
 def log_softmax_by_loops(x: np.ndarray, dim: int) -> np.ndarray:

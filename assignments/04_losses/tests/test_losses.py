@@ -18,14 +18,10 @@ from tinytorch.core.losses import (
     loss_memory_bytes,
 )
 from tinytorch.core.tensor import Tensor
-from tinytorch.testing import assert_close
+from tinytorch.testing import assert_close, strict_numerics
 
 SEED = 0
 
-
-def strict_numerics():
-    """Overflow, invalid (nan) and divide-by-zero (log(0)) become errors; underflow stays allowed."""
-    return np.errstate(over="raise", invalid="raise", divide="raise")
 
 
 def assert_scalar_tensor(out, what):
