@@ -1,10 +1,14 @@
 # TinyTorch Classroom: every entry point. `make help` lists them.
 # Every target installs what it needs on first use (a .venv beside this file).
+# PY=/path/to/python uses that interpreter as it is instead: no .venv, nothing installed (CI, and
+# the course's own tests, which run `make` inside a built template); `make install PY=...`
+# installs the dependencies into it.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
 M ?=
 N ?=
@@ -13,6 +17,7 @@ HIDDEN ?=
 OUT ?=
 FORCE ?=
 QUICK ?=
+D ?= all
 
 # STUDENT=x grades submissions/x; STUDENT=path/to/repo grades that folder.
 ifeq ($(STUDENT),)
@@ -22,22 +27,37 @@ else
   SUBMISSION := $(if $(wildcard submissions/$(STUDENT)),submissions/$(STUDENT),$(STUDENT))
   REPORT_DIR := reports/$(notdir $(patsubst %/,%,$(STUDENT)))
 endif
-MODULE_DIR := $(if $(M),$(wildcard assignments/$(shell printf '%02d' $(M) 2>/dev/null)_*),assignments/*)
+# M=3, M=03 and M=09 all name one module (two digits, no octal surprises from printf).
+MODULE_ID  := $(shell echo 00$(M) | tail -c 3)
+MODULE_DIR := $(if $(M),$(wildcard assignments/$(MODULE_ID)_*),assignments/*)
 
-.PHONY: help install test status grade milestone check stubs stubs-check bench clean
+.PHONY: help install test status grade milestone data check stubs stubs-check workflow template hidden-bundle bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
+ifeq ($(origin PY),command line)
+$(STAMP) $(DEV_STAMP): ;
+
+install:
+	$(PY) -m pip install --quiet -e .
+else
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
+# make check also lints the workflows: actionlint comes with the `dev` extra.
+$(DEV_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP)
+
 install: $(STAMP) ## create .venv and install the dependencies (idempotent)
+endif
 
 test: $(STAMP) ## visible tests of your modules (M=03 for one module)
+	@test -n "$(MODULE_DIR)" || { echo "make test: no module $(M) (the modules are assignments/NN_slug/)"; exit 2; }
 	$(PY) -m pytest $(addsuffix /tests,$(MODULE_DIR)) -q
 
 status: $(STAMP) ## your progress: modules, visible points, milestones unlocked
@@ -52,7 +72,10 @@ milestone: $(STAMP) ## run milestone N (N=1); FORCE=1 runs it before its modules
 	$(PY) -m grading milestone $(N) $(if $(filter 1,$(FORCE)),--force,) $(if $(filter 1,$(QUICK)),--quick,) \
 		$(if $(OUT),--out $(OUT),)
 
-check: $(STAMP) ## the course repository's own test suite
+data: $(STAMP) ## fetch a data set, checked (D=mnist|cifar10|tinyshakespeare|all); TINYTORCH_DATA=dir: a local copy
+	$(PY) -m tinytorch.datasets fetch $(D)
+
+check: $(DEV_STAMP) ## the course repository's own test suite
 	$(PY) -m pytest tests -q
 
 stubs: $(STAMP) ## write assignments/*/*.py from solutions/
@@ -60,6 +83,17 @@ stubs: $(STAMP) ## write assignments/*/*.py from solutions/
 
 stubs-check: $(STAMP) ## fail when a committed stub differs from what `make stubs` writes
 	$(PY) -m grading stubs --check
+
+workflow: $(STAMP) ## write .github/workflows/ from course.toml
+	$(PY) -m grading workflow
+
+template: $(STAMP) ## write the student repository (Classroom template) into OUT=dir [FORCE=1]
+	@test -n "$(OUT)" || { echo "usage: make template OUT=dir [FORCE=1]"; exit 2; }
+	$(PY) -m grading template $(OUT) $(if $(filter 1,$(FORCE)),--force,)
+
+hidden-bundle: $(STAMP) ## write the hidden tests for the instructor's private repo into OUT=dir [FORCE=1]
+	@test -n "$(OUT)" || { echo "usage: make hidden-bundle OUT=dir [FORCE=1]"; exit 2; }
+	$(PY) -m grading hidden-bundle $(OUT) $(if $(filter 1,$(FORCE)),--force,)
 
 bench: $(STAMP) ## performance ratios, measured side by side in one run
 	$(PY) benchmarks/run.py

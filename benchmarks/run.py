@@ -6,6 +6,10 @@ or the same shell, so a slow or busy machine moves both. Nothing here is asserte
     grading overhead   `python -m grading grade` on the reference vs a bare pytest run of the
                        same visible + hidden tests (goal: <= 1.3x)
     Tensor ops         the reference Tensor's matmul / add vs raw NumPy on the same arrays
+    MLP training step  one step of a 784-128-10 ReLU MLP, batch 128 (forward, cross-entropy,
+                       backward, Adam) with the reference modules 01-06 vs the same step written
+                       by hand in NumPy (the floor for any NumPy framework; goal: <= 1.3x), and
+                       vs PyTorch when it is installed (optional)
 """
 
 from __future__ import annotations
@@ -89,6 +93,94 @@ def bench_tensor() -> list[tuple[str, float, float, float, str]]:
     return rows
 
 
+MLP_BATCH, MLP_SIZES, MLP_LR = 128, (784, 128, 10), 1e-3
+
+
+def bench_mlp_step() -> list[tuple[str, float, float, float, str]]:
+    """One training step, reference modules vs hand-written NumPy vs PyTorch, interleaved."""
+    import numpy as np
+    from tinytorch.core.activations import ReLU
+    from tinytorch.core.layers import Linear, Sequential
+    from tinytorch.core.losses import CrossEntropyLoss
+    from tinytorch.core.optimizers import Adam
+    from tinytorch.core.tensor import Tensor
+
+    rng = np.random.default_rng(0)
+    n_in, n_hidden, n_out = MLP_SIZES
+    x = rng.standard_normal((MLP_BATCH, n_in)).astype(np.float32)
+    y = rng.integers(0, n_out, MLP_BATCH)
+    rows = np.arange(MLP_BATCH)
+
+    model = Sequential(Linear(n_in, n_hidden, rng=rng), ReLU(), Linear(n_hidden, n_out, rng=rng))
+    params = model.parameters()
+    optimizer, loss_fn, xt = Adam(params, lr=MLP_LR), CrossEntropyLoss(), Tensor(x)
+
+    def ours():
+        optimizer.zero_grad()
+        loss = loss_fn(model(xt), y)
+        loss.backward()
+        optimizer.step()
+
+    weights = [p.data.copy() for p in params]
+    moments = [[np.zeros_like(w), np.zeros_like(w)] for w in weights]
+    step = [0]
+
+    def hand():                                   # the same step, written out in NumPy
+        w1, b1, w2, b2 = weights
+        h = x @ w1 + b1                                            # (B, 128)
+        a = np.maximum(h, 0)
+        z = a @ w2 + b2                                            # (B, 10)
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)
+        _loss = -np.mean(np.log(p[rows, y]))
+        dz = p
+        dz[rows, y] -= 1
+        dz /= MLP_BATCH
+        da = dz @ w2.T
+        dh = da * (h > 0)
+        grads = (x.T @ dh, dh.sum(axis=0), a.T @ dz, dz.sum(axis=0))
+        step[0] += 1
+        t = step[0]
+        for w, g, mv in zip(weights, grads, moments):
+            mv[0] = 0.9 * mv[0] + 0.1 * g
+            mv[1] = 0.999 * mv[1] + 0.001 * (g * g)
+            w -= MLP_LR * (mv[0] / (1 - 0.9 ** t)) / (np.sqrt(mv[1] / (1 - 0.999 ** t)) + 1e-8)
+
+    sides = {"ours": ours, "hand": hand}
+    try:
+        import torch
+        torch_model = torch.nn.Sequential(torch.nn.Linear(n_in, n_hidden), torch.nn.ReLU(),
+                                          torch.nn.Linear(n_hidden, n_out))
+        torch_opt = torch.optim.Adam(torch_model.parameters(), lr=MLP_LR)
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+        def torch_step():
+            torch_opt.zero_grad()
+            torch.nn.functional.cross_entropy(torch_model(tx), ty).backward()
+            torch_opt.step()
+        sides["torch"] = torch_step
+    except ImportError:
+        pass
+    for fn in sides.values():
+        fn()                                                        # warm up
+    times = {name: [] for name in sides}
+    for _ in range(3):                                              # interleaved rounds
+        for name, fn in sides.items():
+            times[name].append(_median_us(fn, 100))
+    best = {name: min(t) for name, t in times.items()}
+    rows_out = [("MLP step 784-128-10, batch 128", best["ours"], best["hand"],
+                 best["ours"] / best["hand"], "<= 1.3x (baseline: hand-written NumPy)")]
+    if "torch" in best:
+        rows_out.append(("  same step in PyTorch", best["torch"], best["hand"],
+                         best["torch"] / best["hand"], "for scale (baseline: hand-written NumPy)"))
+        rows_out.append(("  ours vs PyTorch", best["ours"], best["torch"], best["ours"] / best["torch"],
+                         "for scale (baseline: PyTorch)"))
+    else:
+        rows_out.append(("  PyTorch not installed: skipped", 0.0, 0.0, float("nan"),
+                         "pip install torch==2.13.0 to compare"))
+    return rows_out
+
+
 def main() -> int:
     course = load_course()
     print(f"make bench: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; medians of {REPEATS} interleaved runs\n")
@@ -97,6 +189,8 @@ def main() -> int:
         print(f"{name:40s} {ours:10.2f} s {base:10.2f} s {ratio:6.2f}x  {goal} (baseline: bare pytest)")
     for name, ours, base, ratio, goal in bench_tensor():
         print(f"{name:40s} {ours:9.1f} us {base:9.1f} us {ratio:6.2f}x  {goal} (baseline: raw NumPy)")
+    for name, ours, base, ratio, goal in bench_mlp_step():
+        print(f"{name:40s} {ours:9.1f} us {base:9.1f} us {ratio:6.2f}x  {goal}")
     return 0
 
 

@@ -1,18 +1,27 @@
 """The grading subprocess: runs one module's tests under pytest and records what happened.
 
-Started by the grader as `python -I -B child.py CONFIG` with resource limits already set. It
-reads CONFIG (then deletes it, so that student code never sees where results go), puts the
-course's loader on sys.path, and runs pytest with the course's own settings: no ini file, no
-conftest.py or plugin from the submission is ever read (the submission's files are not on any
-path pytest searches; only the student's module files are reachable, through the loader).
+Started by the grader as `python -I -B child.py -` (the configuration arrives on stdin, so it
+is in no argument, file or environment variable that student code could read), or forked from
+the zygote with the configuration in its request. Resource limits are already set. It puts the
+course's loader on sys.path, installs the runtime guard (install_guard), and runs pytest with
+the course's own settings: no ini file or plugin from the submission, and no conftest.py at all.
+
+Results: one JSON line per test phase, each signed with an HMAC keyed by the run's secret
+(the secret never touches the disk), in a file the grader opened in a private folder. The
+pytest-json-report summary carries a signature of its outcomes too. Student code runs in this
+process, so the guard below and the static policy check (grading/policy.py) are what keep it
+away from the recorder; the grader rejects any results that do not verify.
 
 This file imports nothing from the grader: it runs in the process where student code runs.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import re
 import sys
 import traceback
 
@@ -22,17 +31,27 @@ def _short(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def sign(secret: str, body: str) -> str:
+    return hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+
+
+def outcomes_digest(tests: list[dict]) -> str:
+    """What the json report's signature covers: every test id with its outcome, in order."""
+    return json.dumps(sorted((t.get("nodeid"), t.get("outcome")) for t in tests))
+
+
 class Recorder:
-    """pytest plugin: one JSON line per test phase and per collection error.
+    """pytest plugin: one signed JSON line per test phase and per collection error.
 
     Each line says where an exception came from (the last traceback frame inside the
     submission), so that the grader can tell `not_started` (the stub's NotImplementedError),
     `blocked` (an earlier module's file) and `error` (file and line) apart.
     """
 
-    def __init__(self, out, submission: str):
+    def __init__(self, out, submission: str, secret: str):
         self.out = out
         self.submission = os.path.realpath(submission) + os.sep
+        self._secret = secret
 
     def _origin(self, exc: BaseException) -> tuple[str | None, int | None]:
         if isinstance(exc, SyntaxError) and exc.filename:
@@ -47,7 +66,8 @@ class Recorder:
         return origin
 
     def _write(self, record: dict) -> None:
-        self.out.write(json.dumps(record) + "\n")
+        body = json.dumps(record, sort_keys=True)
+        self.out.write(json.dumps({"body": body, "mac": sign(self._secret, body)}) + "\n")
         self.out.flush()
 
     def _exception(self, excinfo) -> dict:
@@ -75,6 +95,16 @@ class Recorder:
 
     import pytest as _pytest
 
+    @_pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        """Every test starts from the same global random state, whatever ran before it."""
+        import random
+
+        import numpy
+
+        random.seed(0)
+        numpy.random.seed(0)
+
     @_pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
@@ -82,7 +112,7 @@ class Recorder:
         record = {"kind": "test", "nodeid": item.nodeid, "when": call.when, "outcome": report.outcome}
         if call.excinfo is not None and report.outcome == "failed":
             record.update(self._exception(call.excinfo))
-        if report.outcome == "failed" or call.when == "call":
+        if report.outcome != "passed" or call.when == "call":
             self._write(record)
 
     def pytest_collection_finish(self, session):
@@ -91,25 +121,151 @@ class Recorder:
             points = marker.args[0] if marker and marker.args else None
             self._write({"kind": "item", "nodeid": item.nodeid, "points": points})
 
+    def crashed(self, exc: BaseException) -> None:
+        """What escaped pytest itself (the process then ends with code 3)."""
+        self._write({"kind": "crash", "exc_type": type(exc).__name__, "message": _short(str(exc), 200)})
+
+    def pytest_json_modifyreport(self, json_report):
+        json_report["signature"] = sign(self._secret, outcomes_digest(json_report.get("tests", [])))
+
     del _pytest
 
 
-def main(config_path: str) -> int:
-    with open(config_path, encoding="utf-8") as fh:
-        config = json.load(fh)
-    os.unlink(config_path)
+# ---------------------------------------------------------------------------- the guard
+
+# Audit events that student code has no business raising while its tests run.
+BLOCKED_EVENTS = frozenset({
+    "os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen",
+    "os.kill", "os.killpg", "os.link", "os.chflags", "os.lchflags", "os.mknod", "os.mkfifo",
+    "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.call_function", "ctypes.string_at",
+    "ctypes.wstring_at", "ctypes.cdata/buffer", "gc.get_objects", "gc.get_referrers",
+    "gc.get_referents", "sys.settrace", "sys.setprofile", "resource.setrlimit", "resource.prlimit",
+    "socket.__new__", "socket.connect", "socket.bind", "socket.getaddrinfo", "socket.sendto",
+})
+# Events that change the file system: (indices of path arguments, indices of dir_fd arguments).
+PATH_EVENTS = {
+    "os.rename": ((0, 1), (2, 3)), "os.remove": ((0,), (1,)), "os.rmdir": ((0,), (1,)),
+    "os.mkdir": ((0,), (2,)), "os.chmod": ((0,), (2,)), "os.chown": ((0,), (3,)),
+    "os.symlink": ((1,), (2,)), "os.truncate": ((0,), ()), "os.utime": ((0,), (3,)),
+}
+LOADER_ENV = frozenset({"TINYTORCH_SOURCE", "TINYTORCH_ROOT", "TINYTORCH_COURSE"})
+# What unpickling may rebuild (a module's allow_imports may allow pickle: CIFAR-10 batches are
+# pickles of NumPy arrays); anything else a pickle names could run code.
+PICKLE_GLOBALS = frozenset({"_reconstruct", "dtype", "ndarray", "scalar", "_frombuffer"})
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+# Other processes' pipes and memory, and this one's descriptors by path (the records, the output).
+_PROC_PRIVATE = re.compile(r"^/(proc/[^/]+/(task/[^/]+/)?(fd|fdinfo|map_files|mem|environ)|dev/fd)(/|$)")
+
+
+def install_guard(writable: list[str], results: str, report_file: str, records_fd: int) -> None:
+    """Refuse, from now on, what a test process must not do (an audit hook: it cannot be removed).
+
+    Writes only below `writable` (the module's working folder, its HOME and TMPDIR) and to
+    `report_file`; nothing at all in `results` (the private folder of the records); no new
+    processes, signals, sockets, C libraries, tracing or garbage-collector walks; no unpickling
+    of anything but NumPy arrays; no change to the variables that tell the loader where student
+    files are. Each refusal is a PermissionError in the code that tried, so the test fails and
+    says why.
+    """
+    roots = tuple(os.path.realpath(p) + os.sep for p in writable)
+    results = os.path.realpath(results) + os.sep
+    report_file = os.path.realpath(report_file)
+    records = os.fstat(records_fd)
+
+    def refuse(what: str):
+        raise PermissionError(f"{what} is not allowed while the grader runs the tests")
+
+    def writable_path(path) -> bool:
+        real = os.path.realpath(os.fsdecode(path))
+        return real == os.devnull or real == report_file or (real + os.sep).startswith(roots)
+
+    def check_path_event(event: str, args: tuple) -> None:
+        paths, dir_fds = PATH_EVENTS[event]
+        if any(i < len(args) and args[i] not in (None, -1) for i in dir_fds):
+            refuse(f"{event} relative to a directory descriptor")
+        for i in paths:
+            path = args[i]
+            if isinstance(path, int) or not writable_path(path):
+                if not (event == "os.mkdir" and os.path.realpath(os.fsdecode(path)) + os.sep == results):
+                    refuse(f"{event} of {path!r}")
+
+    def hook(event: str, args: tuple) -> None:
+        if event == "open":
+            path, mode, flags = args
+            if isinstance(path, int):
+                if path > 2 and _same_file(path, records):
+                    refuse("opening the grader's records")
+                return
+            if path is None:
+                return
+            real = os.path.realpath(os.fsdecode(path))
+            if _PROC_PRIVATE.match(os.path.abspath(os.fsdecode(path))) or _PROC_PRIVATE.match(real):
+                refuse(f"opening {path!r}")
+            writing = any(c in mode for c in "wax+") if isinstance(mode, str) else bool(flags & _WRITE_FLAGS)
+            if real.startswith(results) and not (writing and real == report_file):
+                refuse(f"opening {path!r}")
+            if writing and (not writable_path(path) or mode is None and not os.path.isabs(os.fsdecode(path))):
+                refuse(f"writing {path!r}")
+        elif event in PATH_EVENTS:
+            check_path_event(event, args)
+        elif event in BLOCKED_EVENTS:
+            refuse(event)
+        elif event == "pickle.find_class":
+            module, name = args
+            if not (str(module).split(".")[0] == "numpy" and name in PICKLE_GLOBALS):
+                refuse(f"unpickling {module}.{name}")
+        elif event in ("os.putenv", "os.unsetenv"):
+            if os.fsdecode(args[0]) in LOADER_ENV:
+                refuse(f"changing ${os.fsdecode(args[0])}")
+
+    sys.addaudithook(hook)
+
+
+def _same_file(fd: int, info: os.stat_result) -> bool:
+    try:
+        other = os.fstat(fd)
+    except OSError:
+        return False
+    return (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino)
+
+
+class CappedOutput:
+    """sys.stdout / sys.stderr of a test process: the first `budget[0]` characters pass, the rest
+    is dropped (shared budget). A flood neither fills the disk nor makes later writes fail: the
+    grader keeps the first `output_kb` only anyway, and sees from the size that output was cut."""
+
+    def __init__(self, stream, budget: list[int]):
+        self._stream = stream
+        self._budget = budget
+
+    def write(self, text: str) -> int:
+        left = self._budget[0]
+        if left > 0:
+            self._stream.write(text[:left])
+        self._budget[0] = left - len(text)
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+# ---------------------------------------------------------------------------- running pytest
+
+
+def main(config: dict) -> int:
     sys.path[:0] = config["sys_path"]
     sys.dont_write_bytecode = True
+    import numpy  # noqa: F401  (before the guard: importing it loads C libraries through ctypes)
     import pytest
 
     records = open(config["records"], "w", encoding="utf-8")
-    plugin = Recorder(records, config["submission"])
+    plugin = Recorder(records, config["submission"], config["secret"])
     # Plugin autoloading is off (PYTEST_DISABLE_PLUGIN_AUTOLOAD): only these plugins run.
     args = [
         *config["tests"],
-        "-c", config["ini"], "--rootdir", config["rootdir"],
+        "-c", config["ini"], "--rootdir", config["rootdir"], "--noconftest", "--capture=no",
         "-p", "pytest_timeout", "-p", "pytest_jsonreport.plugin", "-p", "no:cacheprovider",
-        "-p", "no:doctest", "-p", "no:pastebin", "-p", "no:junitxml", "-p", "no:legacypath",
+        "-p", "no:doctest", "-p", "no:pastebin", "-p", "no:junitxml",
         "-p", "no:stepwise", "-p", "no:debugging", "-p", "no:setupplan", "-p", "no:setuponly",
         "--import-mode=importlib", "-q", "-rN", "--no-header", "--color=no",
         f"--timeout={config['test_timeout']}",
@@ -118,12 +274,31 @@ def main(config_path: str) -> int:
     ]
     if config.get("collect_only"):
         args.insert(0, "--collect-only")
-    code = pytest.main(args, plugins=[plugin])
+    budget = [int(config["output_chars"])]
+    sys.stdout, sys.stderr = CappedOutput(sys.stdout, budget), CappedOutput(sys.stderr, budget)
+    cwd = os.getcwd()
+    install_guard([cwd, os.environ.get("HOME", cwd), os.environ.get("TMPDIR", cwd)],
+                  os.path.dirname(config["records"]), config["json_report"], records.fileno())
+    del config
+    try:
+        code = pytest.main(args, plugins=[plugin])
+    except BaseException as exc:     # noqa: BLE001 - say what ended the run, then end it
+        plugin.crashed(exc)
+        raise
     records.close()
     return int(code)
 
 
-def _run_forked(request: dict) -> int:
+def _finish(code: int) -> None:
+    """End the process now: threads the tests started must not keep it alive."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+def _run_forked(request: dict) -> None:
     """In a freshly forked child of the zygote: limits, session, output, then the tests."""
     import resource
 
@@ -138,18 +313,15 @@ def _run_forked(request: dict) -> int:
     os.dup2(devnull, 0)
     os.dup2(out, 1)
     os.dup2(out, 2)
+    os.close(out)
+    os.close(devnull)
     code = 3
     try:
-        code = main(request["config"])
+        code = main(request.pop("config"))
     except BaseException:        # noqa: BLE001 - anything escaping pytest ends this child only
         traceback.print_exc()
     finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
-    return code
+        _finish(code)
 
 
 def zygote() -> int:
@@ -172,20 +344,23 @@ def zygote() -> int:
     reply.write(json.dumps({"ready": True}) + "\n")
     reply.flush()
     stdin_open = True
-    while stdin_open or children:
-        readable, _, _ = select.select([sys.stdin] if stdin_open else [], [], [], 0.02)
+    pending = b""       # read with os.read, not readline: a buffered reader could hold a second
+    while stdin_open or children:   # request that select() would then never report
+        readable, _, _ = select.select([0] if stdin_open else [], [], [], 0.02)
         if readable:
-            line = sys.stdin.readline()
-            if not line:
-                stdin_open = False
-            else:
-                request = json.loads(line)
-                pid = os.fork()
-                if pid == 0:
-                    _run_forked(request)
-                children[pid] = request["id"]
-                reply.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
-                reply.flush()
+            chunk = os.read(0, 1 << 20)
+            stdin_open = bool(chunk)
+            pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            request = json.loads(line)
+            pid = os.fork()
+            if pid == 0:
+                _run_forked(request)
+            children[pid] = request["id"]
+            reply.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
+            reply.flush()
+            del request, line
         while children:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
@@ -197,7 +372,22 @@ def zygote() -> int:
     return 0
 
 
+def _fresh() -> None:
+    """A fresh interpreter (--no-fork): the configuration comes on stdin, then stdin is closed."""
+    code = 3
+    try:
+        config = json.loads(sys.stdin.read())
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        code = main(config)
+    except BaseException:        # noqa: BLE001
+        traceback.print_exc()
+    finally:
+        _finish(code)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--zygote":
         sys.exit(zygote())
-    sys.exit(main(sys.argv[1]))
+    _fresh()

@@ -1,9 +1,13 @@
-"""Command line of the grader: grade, status, stubs, milestone.
+"""Command line of the grader: grade, status, stubs, milestone, and the GitHub Classroom tools.
 
     python -m grading grade SUBMISSION [--out DIR] [--visible-only] [--hidden DIR] [--modules 01,02]
     python -m grading status [SUBMISSION]
     python -m grading stubs [--check]
     python -m grading milestone N [--force] [--quick] [--out DIR]
+    python -m grading classroom REPORT_DIR        points table + GitHub Classroom annotations
+    python -m grading workflow [--check]          .github/workflows/ from course.toml
+    python -m grading template OUT [--force]      the student repository
+    python -m grading hidden-bundle OUT [--force] the hidden tests for the instructor's private repo
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from grading import bundle, classroom, template, workflow
 from grading.grader import grade
 from grading.plan import PlanError
 from grading.report import markdown_table, to_markdown, write_reports
@@ -33,7 +38,8 @@ def cmd_grade(args) -> int:
     course = load_course()
     submission = Path(args.submission)
     if not submission.is_dir():
-        print(f"error: submission folder {submission} does not exist "
+        what = "is not a folder" if submission.exists() else "does not exist"
+        print(f"error: submission folder {submission} {what} "
               f"(for make grade STUDENT=x: put the student's repository in submissions/x)", file=sys.stderr)
         return 2
     sources = course_test_sources(course, hidden=Path(args.hidden) if args.hidden else None,
@@ -144,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out")
     m.add_argument("--data-dir")
     m.set_defaults(func=cmd_milestone)
+
+    for tool in (classroom, workflow, template, bundle):      # GitHub Classroom: each adds its command
+        tool.add_parser(sub)
     return parser
 
 

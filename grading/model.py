@@ -16,7 +16,8 @@ NOT_STARTED = "not_started"
 ERROR = "error"
 TIMEOUT = "timeout"
 BLOCKED = "blocked"
-STATUSES = (PASSED, PARTIAL, NOT_STARTED, ERROR, TIMEOUT, BLOCKED)
+POLICY = "policy"
+STATUSES = (PASSED, PARTIAL, NOT_STARTED, ERROR, TIMEOUT, BLOCKED, POLICY)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class ModuleRun:
     report_found: bool = False
     output_tail: str = ""
     tasks_remaining: int = 0
+    problems: list[str] = field(default_factory=list)   # why the results were rejected (none: accepted)
+    crash: str = ""                                      # what escaped pytest, when something did
+    limits: dict = field(default_factory=dict)           # the limits it ran under, for messages
 
 
 @dataclass

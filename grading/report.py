@@ -49,7 +49,7 @@ def runner_id(module: ModuleResult) -> str:
 
 def classroom_result(module: ModuleResult) -> dict:
     """One runner's result, in the format autograding-grading-reporter@v1 reads from <RUNNER>_RESULTS."""
-    status = "pass" if module.status == PASSED else ("error" if module.status in ("error", "timeout") else "fail")
+    status = "pass" if module.status == PASSED else ("error" if module.status in ("error", "timeout", "policy") else "fail")
     return {
         "version": 1,
         "status": status,
@@ -99,7 +99,8 @@ def to_markdown(report: Report) -> str:
     notes = [m for m in report.modules if m.message]
     if notes:
         lines += ["## Notes", ""] + [f"- **{m.id} {m.slug}** ({m.status}): {m.message}" for m in notes] + [""]
-    failing = [(m, t) for m in report.modules if m.status != "not_started" for t in m.tests if t.outcome != "passed"]
+    failing = [(m, t) for m in report.modules if m.status not in ("not_started", "policy")
+               for t in m.tests if t.outcome != "passed"]
     if failing:
         lines += ["## Failing tests", ""]
         for m, t in failing:

@@ -8,7 +8,13 @@
       work/NN/                            each module process's working directory
 
 Nothing else from the submission is copied: its tests, conftest.py, pytest.ini, Makefile and
-workflow play no part. The submission itself is only ever read.
+workflow play no part (pytest runs with --noconftest: no conftest.py is loaded at all, so course
+tests keep their fixtures in the test files). The submission itself is only ever read.
+
+A student file that cannot run (missing, a directory, a link, binary, not UTF-8, empty, or
+refused by the policy check in policy.py) is replaced in the sandbox by one line that raises
+ImportError with the reason: its module is reported with that reason and is not run, and the
+modules that import it are `blocked` by it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from grading.model import ERROR, POLICY
+from grading.policy import check_module_source, describe_violations
 from tinytorch.manifest import Course, Module
 
 MAX_STUDENT_FILE_BYTES = 2 * 1024 * 1024
@@ -45,8 +53,9 @@ class SubmissionError(ValueError):
 @dataclass(frozen=True)
 class StudentFile:
     path: str                 # relative to the submission root
-    sha256: str | None        # None when missing or refused
-    problem: str = ""         # why the file was not taken, for the report
+    sha256: str | None        # None when missing or unreadable
+    problem: str = ""         # why the file was not run, for the report
+    status: str = ERROR       # the module's status when there is a problem (error or policy)
 
 
 @dataclass(frozen=True)
@@ -93,7 +102,11 @@ def read_student_file(submission: Path, relative: str) -> tuple[bytes | None, st
         except FileNotFoundError:
             return None, f"{relative} is missing"
         if stat.S_ISLNK(info.st_mode):
-            return None, f"{relative}: {current.relative_to(submission)} is a symbolic link; links are not followed"
+            link = current.relative_to(submission).as_posix()
+            where = relative if link == relative else f"{relative}: {link}"
+            return None, f"{where} is a symbolic link; links are not followed"
+    if stat.S_ISDIR(info.st_mode):
+        return None, f"{relative} is a directory, not a file"
     if not stat.S_ISREG(info.st_mode):
         return None, f"{relative} is not a regular file"
     if info.st_size > MAX_STUDENT_FILE_BYTES:
@@ -101,21 +114,59 @@ def read_student_file(submission: Path, relative: str) -> tuple[bytes | None, st
     return path.read_bytes(), ""
 
 
-def build_sandbox(course: Course, submission: Path, sources: TestSources, dest: Path) -> dict[str, StudentFile]:
-    """Fill `dest` with the student's allowed files and the trusted tests; return what was taken."""
+def student_text(relative: str, data: bytes) -> tuple[str | None, str]:
+    """The file as text, or None and why it is not Python source the grader can run."""
+    nul = data.find(b"\0")
+    if nul >= 0:
+        return None, f"{relative} is a binary file, not Python source (NUL byte at offset {nul})"
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, (f"{relative} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                      "save it as UTF-8")
+    if not text.strip():
+        return None, f"{relative} is empty"
+    return text, ""
+
+
+def placeholder(problem: str) -> bytes:
+    """What stands in the sandbox for a student file that is not run."""
+    return f"raise ImportError({('not run by the grader: ' + problem)!r})\n".encode()
+
+
+def take_student_file(course: Course, module: Module, submission: Path, policy: bool) -> tuple[StudentFile, bytes]:
+    """Read, check and describe one student file; return it and what to put in the sandbox."""
+    relative = module.student_file
+    data, problem = read_student_file(submission, relative)
+    if data is None:
+        return StudentFile(relative, None, problem), placeholder(problem)
+    digest = hashlib.sha256(data).hexdigest()
+    text, problem = student_text(relative, data)
+    if text is None:
+        return StudentFile(relative, digest, problem), placeholder(problem)
+    violations = check_module_source(course, module, text) if policy else []
+    if violations:
+        problem = describe_violations(relative, violations)
+        return StudentFile(relative, digest, problem, POLICY), placeholder(problem)
+    return StudentFile(relative, digest), data
+
+
+def build_sandbox(course: Course, submission: Path, sources: TestSources, dest: Path,
+                  policy: bool = True) -> dict[str, StudentFile]:
+    """Fill `dest` with the student's allowed files and the trusted tests; return what was taken.
+
+    `policy=False` skips the static policy check (for tests of the runtime containment only).
+    """
     if not submission.is_dir():
-        raise SubmissionError(f"submission folder {submission} does not exist")
+        what = "is not a folder" if submission.exists() else "does not exist"
+        raise SubmissionError(f"submission folder {submission} {what}")
     (dest / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")
     files: dict[str, StudentFile] = {}
     for module in course.modules:
-        data, problem = read_student_file(submission, module.student_file)
+        files[module.id], content = take_student_file(course, module, submission, policy)
         target = dest / "submission" / module.student_file
         target.parent.mkdir(parents=True, exist_ok=True)
-        if data is None:
-            files[module.id] = StudentFile(module.student_file, None, problem)
-        else:
-            target.write_bytes(data)
-            files[module.id] = StudentFile(module.student_file, hashlib.sha256(data).hexdigest())
+        target.write_bytes(content)
         tests = dest / "tests" / module.folder
         tests.mkdir(parents=True, exist_ok=True)
         for src in sources.visible(module):

@@ -6,6 +6,7 @@ No pytest, no files: everything here is tested on hand-made ModuleRun records.
 from __future__ import annotations
 
 import re
+import signal
 
 from grading.model import (BLOCKED, ERROR, NOT_STARTED, PARTIAL, PASSED, TIMEOUT, Failure, MilestoneResult,
                            ModuleResult, ModuleRun, PlannedTest, TestResult)
@@ -48,14 +49,55 @@ def _clip(text: str) -> str:
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
 
 
+PYTEST_EXIT_CODES = {2: "pytest was interrupted", 3: "pytest stopped on an internal error, e.g. a SystemExit"}
+
+
+def _limit(run: ModuleRun, name: str, unit: str) -> str:
+    value = run.limits.get(name)
+    return f" {value:g} {unit}" if isinstance(value, (int, float)) else ""
+
+
+def _death(run: ModuleRun) -> str:
+    """How the test process ended, in words a TA can act on."""
+    if run.output_limit:
+        return f"wrote more output than the grader keeps: output over {run.limits.get('output_kb', '?')} KB was cut"
+    code = run.returncode
+    if run.crash:
+        return f"crashed with {run.crash}"
+    if code is None or code >= 0:
+        meaning = PYTEST_EXIT_CODES.get(code)
+        return f"exited with code {code}" + (f" ({meaning})" if meaning else "")
+    number = -code
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    if number == signal.SIGXCPU:
+        return f"hit the CPU-time limit{_limit(run, 'cpu_seconds', 's')} ({name})"
+    if number == signal.SIGSEGV:
+        return f"crashed ({name}: a segmentation fault, e.g. recursion too deep for the C stack)"
+    if number == signal.SIGKILL:
+        return f"was killed ({name}; memory limit{_limit(run, 'memory_mb', 'MB')} or CPU-time limit?)"
+    return f"was killed by {name}"
+
+
 def score_module(module: Module, planned: list[PlannedTest], run: ModuleRun, *,
-                 tasks_total: int, file_problem: str = "") -> ModuleResult:
-    """Score one module from its planned tests and the facts of its run; classify its status."""
+                 tasks_total: int, file_problem: str = "", file_status: str = ERROR) -> ModuleResult:
+    """Score one module from its planned tests and the facts of its run; classify its status.
+
+    A file problem (missing, unreadable, refused by the policy check) means the module did not
+    run: status `file_status`. Results that did not verify (run.problems) score nothing.
+    """
     result = ModuleResult(module.id, module.slug, module.title, 0.0, float(sum(t.points for t in planned)),
                           PARTIAL, duration=round(run.duration, 3))
     if file_problem:
-        result.status, result.message = ERROR, file_problem
+        result.status, result.message = file_status, _clip(file_problem)
         result.tests = [TestResult(t.name, t.visibility, "not_run", 0.0, t.points, "not run") for t in planned]
+        return result
+    if run.problems:
+        result.status = ERROR
+        result.message = _clip("the test results were rejected, no points given: " + "; ".join(run.problems))
+        result.tests = [TestResult(t.name, t.visibility, "error", 0.0, t.points, "results rejected") for t in planned]
         return result
 
     crashed_during = None
@@ -90,17 +132,13 @@ def score_module(module: Module, planned: list[PlannedTest], run: ModuleRun, *,
             result.status, result.message = ERROR, _clip(f"the module could not be imported: {text}")
     elif run.wall_timeout:
         result.status = TIMEOUT
-        result.message = f"cut off after the module's time limit ({run.duration:.0f} s)" + (
+        limit = run.limits.get("module_timeout")
+        result.message = (f"timeout after {limit:g} s (the module's time limit)" if limit else
+                          "cut off at the module's time limit") + (
             f" while running {crashed_during.name}" if crashed_during else "")
     elif crashed_during is not None:
         result.status = ERROR
-        if run.output_limit:
-            reason = "wrote more output than the grader keeps"
-        elif run.returncode is not None and run.returncode < 0:
-            reason = f"was killed by signal {-run.returncode} (memory or CPU limit?)"
-        else:
-            reason = f"exited with code {run.returncode}"
-        result.message = _clip(f"the test process {reason} during {crashed_during.name}; later tests did not run")
+        result.message = _clip(f"the test process {_death(run)} during {crashed_during.name}; later tests did not run")
     elif result.score >= result.max:
         result.status = PASSED
     elif result.score == 0 and tasks_total > 0 and run.tasks_remaining >= tasks_total:
@@ -109,7 +147,7 @@ def score_module(module: Module, planned: list[PlannedTest], run: ModuleRun, *,
     elif any(f.timeout for f in failures):
         result.status = TIMEOUT
         slow = [t.name for t in result.tests if t.outcome == "timeout"]
-        result.message = _clip(f"tests hit the per-test time limit: {', '.join(slow)}")
+        result.message = _clip(f"tests hit the per-test time limit{_limit(run, 'test_timeout', 's')}: {', '.join(slow)}")
     else:
         owners = {module_of_file(f.origin_file) for f in failures}
         if failures and all(o is not None and o < module.id for o in owners):
@@ -117,8 +155,13 @@ def score_module(module: Module, planned: list[PlannedTest], run: ModuleRun, *,
             result.message = "failures come from " + ", ".join(f"module {o}" for o in sorted(owners)) + "'s file"
         else:
             result.status = PARTIAL
-    if run.output_limit and result.status not in (ERROR,):
-        result.message = _clip((result.message + "; " if result.message else "") + "output was cut")
+    notes = []
+    if any(f.exc_type == "MemoryError" for f in failures):
+        notes.append(f"a test ran out of memory (memory limit{_limit(run, 'memory_mb', 'MB')})")
+    if run.output_limit and result.status != ERROR:
+        notes.append(f"output over {run.limits.get('output_kb', '?')} KB was cut")
+    if notes:
+        result.message = _clip("; ".join(([result.message] if result.message else []) + notes))
     return result
 
 

@@ -44,9 +44,12 @@ def tree_digest(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def grade_folder(root: Path, visible_only: bool = False, fork: bool = True, **limits):
+def grade_folder(root: Path, visible_only: bool = False, fork: bool = True, modules=None, policy: bool = True,
+                 **limits):
+    """Grade `root`; `modules` limits the grading to those ids, `policy=False` skips the static check."""
     sources = course_test_sources(COURSE, visible_only=visible_only)
-    return grade(COURSE, root, sources, limits=Limits.from_manifest(COURSE.grading, **limits), fork=fork)
+    return grade(COURSE, root, sources, limits=Limits.from_manifest(COURSE.grading, **limits), fork=fork,
+                 modules=modules, policy=policy)
 
 
 def by_id(report):

@@ -58,14 +58,14 @@ def _tinytorch_imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("module", COURSE.modules, ids=lambda m: m.folder)
 def test_module_code_and_tests_import_only_allowed_modules(module):
-    """Tests and solutions of module k import only k, its prerequisites and tinytorch.testing."""
+    """Tests and solutions of module k import only k, its prerequisites, tinytorch.testing and tinytorch.datasets."""
     exports = COURSE.by_export()
     allowed = {module.id, *module.requires}
     folder = ROOT / "assignments" / module.folder
     files = [ROOT / module.solution_file, *folder.glob("tests/*.py"), *folder.glob("hidden/*.py")]
     for path in files:
         for name in _tinytorch_imports(path):
-            if name in ("tinytorch", "tinytorch.testing") or name.startswith("tinytorch.testing."):
+            if name.split(".")[:2] in (["tinytorch"], ["tinytorch", "testing"], ["tinytorch", "datasets"]):
                 continue
             target = exports.get(name) or exports.get(name.rsplit(".", 1)[0])
             assert target is not None, f"{path.relative_to(ROOT)} imports {name}, which is not a course module"

@@ -102,10 +102,12 @@ def test_hanging_module_is_cut_off_and_others_still_score(tmp_path, fork):
 
 @pytest.mark.parametrize("fork", [True, False], ids=["zygote", "fresh-interpreter"])
 def test_os_exit_in_a_student_file_is_contained(tmp_path, fork):
+    """The policy check refuses os._exit (test_adversarial.py); without it, the process still contains it."""
     def exit_early(text: str) -> str:
         return text.replace("import numpy as np", "import os\nimport numpy as np", 1) + \
             "\nos._exit(0)\n"
-    report = grade_folder(build_submission(tmp_path, edits={"04": exit_early}), fork=fork)
+    report = grade_folder(build_submission(tmp_path, edits={"04": exit_early}), fork=fork, policy=False,
+                          modules=["01", "02", "03", "04"])
     modules = by_id(report)
     assert modules["04"].score == 0 and modules["04"].status == "error", (modules["04"].status, modules["04"].message)
     assert "exited with code 0" in modules["04"].message
@@ -114,9 +116,10 @@ def test_os_exit_in_a_student_file_is_contained(tmp_path, fork):
 
 
 def test_sys_exit_inside_a_test_only_fails_that_test(tmp_path):
+    """The policy check refuses SystemExit (test_adversarial.py); without it, only that test fails."""
     def exit_in_relu(text: str) -> str:
         return _hang_in("Sigmoid", "forward")(text).replace("while True:\n            pass", "raise SystemExit(0)", 1)
-    report = grade_folder(build_submission(tmp_path, edits={"02": exit_in_relu}))
+    report = grade_folder(build_submission(tmp_path, edits={"02": exit_in_relu}), policy=False, modules=["01", "02"])
     modules = by_id(report)
     assert modules["01"].status == "passed"
     # The process survived the SystemExit: tests of the other activations still passed.

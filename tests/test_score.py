@@ -81,7 +81,7 @@ def test_process_death_is_an_error_naming_the_test():
     r = run({PLAN[0].nodeid: "passed"})
     r.returncode = -9
     result = score_module(M02, PLAN, r, tasks_total=3)
-    assert result.status == "error" and "signal 9" in result.message and "test_1" in result.message
+    assert result.status == "error" and "SIGKILL" in result.message and "test_1" in result.message
     assert result.score == 10.0
 
 
@@ -110,3 +110,57 @@ def test_gate_requires_every_module_passed():
 def test_module_of_file():
     assert module_of_file("assignments/02_activations/activations.py") == "02"
     assert module_of_file("tests/x.py") is None and module_of_file(None) is None
+
+
+def test_rejected_results_score_nothing_whatever_they_say():
+    r = run({t.nodeid: "passed" for t in PLAN}, problems=["2 result line(s) without the run's signature"])
+    result = score_module(M02, PLAN, r, tasks_total=3)
+    assert (result.status, result.score) == ("error", 0)
+    assert "rejected" in result.message and "signature" in result.message
+    assert all(t.score == 0 for t in result.tests)
+
+
+def test_file_refused_by_the_policy_check_is_status_policy():
+    problem = "assignments/02_activations/activations.py:3: import of 'ctypes' is not allowed in course code"
+    result = score_module(M02, PLAN, run(), tasks_total=3, file_problem=problem, file_status="policy")
+    assert (result.status, result.score, result.message) == ("policy", 0, problem)
+    assert all(t.outcome == "not_run" for t in result.tests)
+
+
+def test_limits_are_named_in_messages():
+    limits = {"memory_mb": 512, "output_kb": 64, "cpu_seconds": 30, "module_timeout": 9, "test_timeout": 2}
+    memory = Failure("MemoryError", "Unable to allocate 745. GiB", "assignments/02_activations/activations.py", 9)
+    r = run({PLAN[0].nodeid: "passed", PLAN[1].nodeid: "failed"}, {PLAN[1].nodeid: memory}, limits=limits)
+    r.returncode = -24                                     # SIGXCPU
+    assert "CPU-time limit 30 s (SIGXCPU)" in score_module(M02, PLAN, r, tasks_total=3).message
+    r.returncode, r.output_limit = 1, True
+    assert "output over 64 KB was cut" in score_module(M02, PLAN, r, tasks_total=3).message
+    r = run({t.nodeid: "passed" for t in PLAN[1:]} | {PLAN[0].nodeid: "failed"}, {PLAN[0].nodeid: memory},
+            limits=limits)
+    assert "memory limit 512 MB" in score_module(M02, PLAN, r, tasks_total=3).message
+    r = run({PLAN[0].nodeid: "passed"}, wall_timeout=True, limits=limits)
+    assert score_module(M02, PLAN, r, tasks_total=3).message.startswith("timeout after 9 s")
+
+
+def test_results_verify_only_with_the_runs_secret(tmp_path):
+    import json
+
+    from grading.run import check_ids, read_results, sign
+
+    def line(record, secret):
+        body = json.dumps(record, sort_keys=True)
+        return json.dumps({"body": body, "mac": sign(secret, body)}) + "\n"
+
+    ok = {"kind": "test", "nodeid": PLAN[0].nodeid, "when": "call", "outcome": "passed"}
+    records = tmp_path / "records.jsonl"
+    records.write_text(line(ok, "s3cret") + line({**ok, "nodeid": PLAN[1].nodeid}, "guessed")
+                       + json.dumps(ok) + "\n")
+    lines, report, problems = read_results(records, tmp_path / "none.json", "s3cret")
+    assert lines == [ok] and report == {} and problems == ["2 result line(s) without the run's signature"]
+    expected = {t.nodeid for t in PLAN}
+    assert check_ids([ok, ok], {}, expected) == [f"results recorded twice: {PLAN[0].nodeid}"]
+    extra = {**ok, "nodeid": "02_activations/test_a.py::test_mine"}
+    assert "did not plan" in check_ids([extra], {}, expected)[0]
+    summary = tmp_path / "summary.json"
+    summary.write_text(json.dumps({"tests": [{"nodeid": PLAN[0].nodeid, "outcome": "passed"}], "signature": "x"}))
+    assert read_results(records, summary, "s3cret")[2][-1] == "a test summary without the run's signature"

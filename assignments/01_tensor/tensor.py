@@ -43,6 +43,7 @@ Conventions
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -129,6 +130,354 @@ def _normalize_axes(axis, ndim: int, op: str):
     raise NotImplementedError("Module 01 (tensor): write _normalize_axes (see its docstring)")
 
 
+# ---------------------------------------------------------------------- the graph hooks (given)
+# Dormant in modules 01-04, woken up by module 05 (autograd). Read them now, change nothing.
+#
+# Each op of the Tensor below carries a decorator, `@graph_op(AddBackward, ...)`. After your
+# body has computed the result, the decorator records, on the result, *how* it was made: a
+# Function node that remembers the op's inputs and knows the op's backward rule. Module 05
+# writes those rules (the `...Backward` classes at the end of this file) and `Tensor.backward`,
+# which walks the recorded nodes from a loss back to the parameters:
+#
+#     w (leaf) --+
+#                +--> MatMulBackward --> y --> SumBackward --> loss        loss.backward()
+#     x (leaf) --+                                                         fills w.grad
+#
+# Nothing is recorded unless an input has requires_grad=True and grad mode is on (see
+# `no_grad` in module 05), so these hooks cost nothing in modules 01-04.
+
+
+class _GradMode:
+    """Whether ops record the graph; `tinytorch.core.autograd.no_grad` switches it off."""
+
+    enabled = True
+
+
+class Function:
+    """A node of the graph: the op that made a Tensor, its inputs, and its backward rule.
+
+    Built by `graph_op` when an op runs on Tensors that require gradients:
+        inputs            the op's input Tensors, in the op's order (the edges of the graph)
+        saved_tensors     their arrays, saved for the backward rule (x for relu', a and b for *)
+        output            the result's array (sigmoid' = s * (1 - s) needs s)
+        params            the op's other arguments by name (axis, keepdims, dim, key, targets)
+        needs_input_grad  for each input, whether it wants a gradient (skip the others' work)
+
+    A subclass writes `backward(grad)`: given dL/d(output), return dL/d(input) for each input,
+    in order, each with that input's shape (or None for an input that needs none).
+    """
+
+    def __init__(self, inputs: tuple, output: np.ndarray, params: dict):
+        self.inputs = inputs
+        self.saved_tensors = tuple(t.data for t in inputs)
+        self.output = output
+        self.params = params
+        self.needs_input_grad = tuple(t.requires_grad for t in inputs)
+
+    def backward(self, grad: np.ndarray) -> tuple:
+        raise NotImplementedError(f"{type(self).__name__} has no backward rule")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+def graph_op(node: type, signature: tuple = ("self",), inputs: tuple = ("self",)):
+    """Decorate an op so that its result records a `node` (a Function subclass) when needed.
+
+    `signature` names the op's positional parameters in order; `inputs` says which of them are
+    the Tensors that gradients flow to (the others, e.g. `axis`, land in `params`). Python
+    numbers and arrays among the inputs become constant Tensors. Given: read, do not change.
+    """
+
+    def decorate(op):
+        @functools.wraps(op)
+        def recorded(*args, **kwargs):
+            out = op(*args, **kwargs)
+            if not _GradMode.enabled or not isinstance(out, Tensor):
+                return out
+            params = dict(zip(signature, args))
+            params.update(kwargs)
+            like = params.get("self") if isinstance(params.get("self"), Tensor) else None
+            tensors = tuple(_as_tensor(params.pop(name, None), like=like) for name in inputs)
+            if any(t.requires_grad for t in tensors):
+                out.requires_grad = True
+                out._grad_fn = node(tensors, out.data, params)
+            return out
+
+        return recorded
+
+    return decorate
+
+
+# ---------------------------------------------------------------------- backward rules (module 05)
+# Module 05 (autograd) fills these in; in module 01, read on to the Tensor. Each rule gets
+# `grad` = dL/d(output), an array of the output's shape, and returns dL/d(input) for each input
+# (None where `needs_input_grad` is False). The chain rule for one op is all a rule knows.
+
+
+def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum `grad` down to `shape`: the gradient of an input that broadcasting stretched.
+
+    TODO: Return an array of shape `shape` that sums `grad` over every broadcast dimension.
+
+    APPROACH:
+        1. Broadcasting added leading dimensions: sum them away (axis 0, while grad has more
+           dims than `shape`).
+        2. It also stretched size-1 dimensions: for every dim where `shape` has 1 and grad
+           does not, sum over it with keepdims=True.
+        3. Return the result (it now has exactly `shape`).
+
+            forward   b (3,) --broadcast--> (4, 3)  used 4 times, once per row
+            backward  grad (4, 3) --sum rows--> (3,) every use adds its share
+
+    EXAMPLE:
+        >>> _unbroadcast(np.ones((4, 3)), (3,))
+        array([4., 4., 4.])
+        >>> _unbroadcast(np.ones((2, 5)), (2, 1)).shape
+        (2, 1)
+
+    HINTS:
+        - A bias (C,) added to (B, T, C) gets the sum over B and T of the gradient.
+    """
+    raise NotImplementedError("Module 05 (autograd): write _unbroadcast (see its docstring)")
+
+
+def _keepdims_shape(shape: tuple, axis, op: str) -> tuple:
+    """The shape a reduction over `axis` gives with keepdims=True (given)."""
+    axes = _normalize_axes(axis, len(shape), op)
+    axes = range(len(shape)) if axes is None else axes
+    return tuple(1 if d in axes else size for d, size in enumerate(shape))
+
+
+class AddBackward(Function):
+    """out = a + b  ->  da = grad, db = grad (each summed back to its own shape)."""
+
+    def backward(self, grad):
+        """TODO: Return (dL/da, dL/db) for out = a + b with broadcasting.
+
+        APPROACH: d(a + b)/da = 1, so dL/da = grad; the same for b. Each input may have been
+        broadcast: pass each through `_unbroadcast(grad, its shape)`.
+
+        EXAMPLE: a (2, 3) + b (3,), grad of ones (2, 3) -> da ones (2, 3), db [2, 2, 2].
+
+        HINTS:
+            - `self.saved_tensors` holds the input arrays (a, b); you only need their shapes.
+        """
+        raise NotImplementedError("Module 05 (autograd): write AddBackward.backward (see its docstring)")
+
+
+class SubBackward(Function):
+    """out = a - b  ->  da = grad, db = -grad."""
+
+    def backward(self, grad):
+        """TODO: Return (dL/da, dL/db) for out = a - b with broadcasting.
+
+        APPROACH: As AddBackward, with the sign of b's gradient flipped.
+
+        EXAMPLE: a (2,) - b (), grad [1, 1] -> da [1, 1], db -2.
+
+        HINTS:
+            - Unbroadcast after negating or before: the sum is linear.
+        """
+        raise NotImplementedError("Module 05 (autograd): write SubBackward.backward (see its docstring)")
+
+
+class MulBackward(Function):
+    """out = a * b  ->  da = grad * b, db = grad * a."""
+
+    def backward(self, grad):
+        """TODO: Return (dL/da, dL/db) for the element-wise product out = a * b.
+
+        APPROACH: d(a*b)/da = b and d(a*b)/db = a, element by element; multiply by grad,
+        then `_unbroadcast` each to its input's shape. Compute only what `needs_input_grad`
+        asks for (return None for the other): Dropout multiplies by a constant mask.
+
+        EXAMPLE: a [2, 3] * b [4, 5], grad [1, 1] -> da [4, 5], db [2, 3].
+
+        HINTS:
+            - micrograd: `self.grad += other.data * out.grad`; the same rule, on arrays.
+        """
+        raise NotImplementedError("Module 05 (autograd): write MulBackward.backward (see its docstring)")
+
+
+class DivBackward(Function):
+    """out = a / b  ->  da = grad / b, db = -grad * a / b**2."""
+
+    def backward(self, grad):
+        """TODO: Return (dL/da, dL/db) for out = a / b.
+
+        APPROACH: d(a/b)/da = 1/b; d(a/b)/db = -a/b^2. Multiply by grad, unbroadcast each,
+        skip the inputs that need no gradient.
+
+        EXAMPLE: a [1, 2] / b [2, 4], grad [1, 1] -> da [0.5, 0.25], db [-0.25, -0.125].
+
+        HINTS:
+            - `-grad * out / b` is the same as `-grad * a / b**2` and uses the saved output.
+        """
+        raise NotImplementedError("Module 05 (autograd): write DivBackward.backward (see its docstring)")
+
+
+class NegBackward(Function):
+    """out = -a  ->  da = -grad."""
+
+    def backward(self, grad):
+        """TODO: Return (dL/da,) for out = -a.
+
+        APPROACH: One line; note the 1-tuple.
+
+        EXAMPLE: grad [1, 2] -> ([-1, -2],)
+
+        HINTS:
+            - Every rule returns a tuple with one entry per input.
+        """
+        raise NotImplementedError("Module 05 (autograd): write NegBackward.backward (see its docstring)")
+
+
+class MatMulBackward(Function):
+    """out = a @ b  ->  da = grad @ b^T, db = a^T @ grad (batch dims summed back)."""
+
+    def backward(self, grad):
+        """TODO: Return (dL/da, dL/db) for out = a @ b, for 2-D, batched and 1-D operands.
+
+        APPROACH:
+            1. For 2-D: da = grad @ b.T (shape of a), db = a.T @ grad (shape of b).
+            2. Batched (..., M, K) @ (..., K, N): the same with the last two dims swapped
+               (`np.swapaxes(x, -1, -2)`), then `_unbroadcast` to each input's shape (batch
+               dims may have been broadcast, e.g. (B, T, C) @ (C, D)).
+            3. A 1-D a acts as a row (1, K), a 1-D b as a column (K, 1), and NumPy drops that
+               dim from the result: view them as 2-D, put the dropped dim back into grad
+               (`np.expand_dims`), and reshape each gradient to its input's shape at the end.
+            4. Skip the input that needs no gradient (the data x of `x @ W`).
+
+                 a (M, K) @ b (K, N) = out (M, N)
+                 da = grad (M, N) @ b.T (N, K)   -> (M, K)
+                 db = a.T (K, M) @ grad (M, N)   -> (K, N)
+
+        EXAMPLE: a (4, 3) @ b (3, 2): da has shape (4, 3), db (3, 2).
+
+        HINTS:
+            - Check shapes on paper first: each gradient has its input's shape, always.
+        """
+        raise NotImplementedError("Module 05 (autograd): write MatMulBackward.backward (see its docstring)")
+
+
+class ReshapeBackward(Function):
+    """out = a.reshape(shape)  ->  da = grad.reshape(a.shape)."""
+
+    def backward(self, grad):
+        """TODO: Return (dL/da,): the gradient put back into the input's shape.
+
+        APPROACH: Reshaping moves no values, so the gradient of each element is the
+        gradient of the same element in the output; only the shape changes back.
+
+        EXAMPLE: a (2, 3) -> out (6,); grad (6,) -> da (2, 3).
+
+        HINTS:
+            - The input's shape is `self.saved_tensors[0].shape`.
+        """
+        raise NotImplementedError("Module 05 (autograd): write ReshapeBackward.backward (see its docstring)")
+
+
+class TransposeBackward(Function):
+    """out = a.transpose(d0, d1)  ->  da = grad.transpose(d0, d1) (a swap is its own inverse)."""
+
+    def backward(self, grad):
+        """TODO: Return (dL/da,) for a swap of two dims.
+
+        APPROACH: Swap the same two dims of grad back: `np.swapaxes(grad, d0, d1)`, with
+        `d0 = self.params.get("dim0", -2)` and `d1 = self.params.get("dim1", -1)`.
+
+        EXAMPLE: a (2, 3, 4).transpose(0, 2) -> (4, 3, 2); grad (4, 3, 2) -> da (2, 3, 4).
+
+        HINTS:
+            - `params` holds the arguments the op was called with; missing ones took their
+              defaults (-2, -1).
+        """
+        raise NotImplementedError("Module 05 (autograd): write TransposeBackward.backward (see its docstring)")
+
+
+class SumBackward(Function):
+    """out = a.sum(axis)  ->  da = grad copied to every element that was summed."""
+
+    def backward(self, grad):
+        """TODO: Return (dL/da,) for a sum over `axis` (None, an int or a tuple).
+
+        APPROACH:
+            1. Each input element adds to exactly one output element with weight 1, so its
+               gradient is that output's gradient.
+            2. Put the reduced dims back as size 1: `grad.reshape(_keepdims_shape(a.shape,
+               axis, "sum"))` (this also works when keepdims was True).
+            3. Broadcast to the input's shape: `np.broadcast_to(..., a.shape)`.
+
+        EXAMPLE: a (2, 3).sum(axis=1) -> (2,); grad [1, 2] -> da [[1, 1, 1], [2, 2, 2]].
+
+        HINTS:
+            - `self.params.get("axis")` and `self.params.get("keepdims", False)`.
+        """
+        raise NotImplementedError("Module 05 (autograd): write SumBackward.backward (see its docstring)")
+
+
+class MeanBackward(Function):
+    """out = a.mean(axis)  ->  da = grad / count, copied to every element averaged."""
+
+    def backward(self, grad):
+        """TODO: Return (dL/da,) for a mean over `axis`.
+
+        APPROACH: As SumBackward, divided by the number of elements averaged into each
+        output (a.size // out.size).
+
+        EXAMPLE: a (2, 2).mean() -> (); grad 1 -> da [[0.25, 0.25], [0.25, 0.25]].
+
+        HINTS:
+            - `self.output` is the result's array; its size is the number of outputs.
+        """
+        raise NotImplementedError("Module 05 (autograd): write MeanBackward.backward (see its docstring)")
+
+
+class MaxBackward(Function):
+    """out = a.max(axis)  ->  da = grad at the position(s) of the maximum, 0 elsewhere."""
+
+    def backward(self, grad):
+        """TODO: Return (dL/da,) for a max over `axis`.
+
+        APPROACH:
+            1. Only the largest element of each slice reached the output: it gets the
+               gradient, the others 0.
+            2. With keepdims shapes (`_keepdims_shape`), `mask = a == out_kept` marks the
+               maxima; when several elements tie, split the gradient equally between them
+               (divide by the number of maxima in the slice), as PyTorch's amax does.
+            3. Return `mask * grad_kept / count_of_maxima`.
+
+        EXAMPLE: a [1, 5, 2].max() -> 5; grad 1 -> da [0, 1, 0].
+
+        HINTS:
+            - `self.output` holds the maxima; reshape it like grad.
+        """
+        raise NotImplementedError("Module 05 (autograd): write MaxBackward.backward (see its docstring)")
+
+
+class GetItemBackward(Function):
+    """out = a[key]  ->  da = zeros with grad added at the positions that `key` read."""
+
+    def backward(self, grad):
+        """TODO: Return (dL/da,) for indexing with ints, slices, arrays and masks.
+
+        APPROACH:
+            1. Start from zeros of the input's shape and dtype.
+            2. Add grad at the indexed positions with `np.add.at(da, key, grad)`: unlike
+               `da[key] += grad`, it adds once *per occurrence*, so `a[[0, 0]]` gives
+               position 0 a gradient of 2 (an embedding row looked up twice, module 11).
+            3. The key is `_index_key(self.params["key"])` (Tensors used as indices become
+               int arrays, as in the forward).
+
+        EXAMPLE: a (3,)[[0, 0, 2]]; grad [1, 1, 1] -> da [2, 0, 1].
+
+        HINTS:
+            - `np.add.at` is unbuffered: repeated indices accumulate.
+        """
+        raise NotImplementedError("Module 05 (autograd): write GetItemBackward.backward (see its docstring)")
+
+
 # ---------------------------------------------------------------------- the Tensor
 
 
@@ -144,6 +493,9 @@ class Tensor:
     # Make NumPy hand mixed expressions to us: `ndarray + Tensor` calls Tensor.__radd__ and
     # `ndarray @ Tensor` calls Tensor.__rmatmul__, instead of NumPy looping over the Tensor.
     __array_ufunc__ = None
+
+    # The Function node that made this Tensor (module 05); None for a Tensor you created.
+    _grad_fn = None
 
     def __init__(self, data, requires_grad=False, dtype=None):
         """Build a Tensor from a Tensor, np.ndarray, (nested) list, or a number.
@@ -201,6 +553,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ element-wise ops
 
+    @graph_op(AddBackward, ("self", "other"), inputs=("self", "other"))
     def __add__(self, other):
         """Element-wise `self + other` with broadcasting.
 
@@ -242,6 +595,7 @@ class Tensor:
         """
         raise NotImplementedError("Module 01 (tensor): write Tensor.__radd__ (see its docstring)")
 
+    @graph_op(SubBackward, ("self", "other"), inputs=("self", "other"))
     def __sub__(self, other):
         """Element-wise `self - other` with broadcasting.
 
@@ -275,6 +629,7 @@ class Tensor:
         """
         raise NotImplementedError("Module 01 (tensor): write Tensor.__rsub__ (see its docstring)")
 
+    @graph_op(MulBackward, ("self", "other"), inputs=("self", "other"))
     def __mul__(self, other):
         """Element-wise `self * other` with broadcasting (not a matrix product).
 
@@ -308,6 +663,7 @@ class Tensor:
         """
         raise NotImplementedError("Module 01 (tensor): write Tensor.__rmul__ (see its docstring)")
 
+    @graph_op(DivBackward, ("self", "other"), inputs=("self", "other"))
     def __truediv__(self, other):
         """Element-wise `self / other` with broadcasting.
 
@@ -342,6 +698,7 @@ class Tensor:
         """
         raise NotImplementedError("Module 01 (tensor): write Tensor.__rtruediv__ (see its docstring)")
 
+    @graph_op(NegBackward)
     def __neg__(self):
         """`-self`, element-wise.
 
@@ -360,6 +717,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ matrix product
 
+    @graph_op(MatMulBackward, ("self", "other"), inputs=("self", "other"))
     def matmul(self, other):
         """Matrix product `self @ other` with NumPy's rules (2-D, batched N-D, 1-D).
 
@@ -427,6 +785,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ shape ops
 
+    @graph_op(ReshapeBackward)
     def reshape(self, *shape):
         """Same elements in a new shape: `t.reshape(2, 3)` or `t.reshape((2, 3))`.
 
@@ -452,6 +811,7 @@ class Tensor:
         """
         raise NotImplementedError("Module 01 (tensor): write Tensor.reshape (see its docstring)")
 
+    @graph_op(TransposeBackward, ("self", "dim0", "dim1"))
     def transpose(self, dim0=-2, dim1=-1):
         """Swap two dimensions; by default the last two (the matrix transpose).
 
@@ -476,6 +836,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ reductions
 
+    @graph_op(SumBackward, ("self", "axis", "keepdims"))
     def sum(self, axis=None, keepdims=False):
         """Sum of elements over `axis` (None = all; an int; or a tuple of ints).
 
@@ -497,6 +858,7 @@ class Tensor:
         """
         raise NotImplementedError("Module 01 (tensor): write Tensor.sum (see its docstring)")
 
+    @graph_op(MeanBackward, ("self", "axis", "keepdims"))
     def mean(self, axis=None, keepdims=False):
         """Arithmetic mean over `axis` (same `axis`/`keepdims` rules as `sum`).
 
@@ -518,6 +880,7 @@ class Tensor:
         """
         raise NotImplementedError("Module 01 (tensor): write Tensor.mean (see its docstring)")
 
+    @graph_op(MaxBackward, ("self", "axis", "keepdims"))
     def max(self, axis=None, keepdims=False):
         """Largest element over `axis` (same `axis`/`keepdims` rules as `sum`).
 
@@ -538,6 +901,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ indexing & access
 
+    @graph_op(GetItemBackward, ("self", "key"))
     def __getitem__(self, key):
         """`t[key]` as a new Tensor: ints, slices, `None`, `...`, and integer arrays.
 
@@ -629,19 +993,77 @@ class Tensor:
         """
         raise NotImplementedError("Module 01 (tensor): write Tensor.__repr__ (see its docstring)")
 
-    # ------------------------------------------------------------------ autograd (dormant)
+    # ------------------------------------------------------------------ autograd (module 05)
 
     def backward(self, gradient=None):
-        """Compute gradients of this Tensor with respect to its inputs (module 05).
+        """Fill `.grad` of every leaf Tensor that requires grad with d(self)/d(leaf).
 
-        Declared now so that the Tensor's interface is complete from the start; not part
-        of module 01 and not graded here. Module 05 (autograd) replaces this body, records
-        how each Tensor was made, and fills `.grad` of every Tensor with requires_grad=True.
+        Not part of module 01: module 05 (autograd) writes this body; leave it until then.
+
+        TODO: Run the chain rule from this Tensor back through the recorded graph.
+
+        APPROACH:
+            1. `self` must require grad (else RuntimeError: nothing to differentiate). The
+               seed is `gradient` (an array/Tensor of self's shape; ValueError naming both
+               shapes otherwise) or, for a one-element Tensor, 1 (RuntimeError for a larger
+               Tensor without `gradient`: which direction?).
+            2. `order = _topological_order(self)`: every node after the nodes it was made
+               from. Walk it in reverse (from self back to the leaves), keeping a dict
+               id(tensor) -> gradient so far.
+            3. At a Tensor made by an op (`_grad_fn` set): call `_grad_fn.backward(grad)` and
+               add each returned gradient into the dict entry of the matching input (a
+               Tensor used twice gets both contributions: the "diamond").
+            4. At a leaf with requires_grad: add the gradient into `.grad`, a Tensor of the
+               leaf's shape and dtype (so two backward calls accumulate, as in PyTorch).
+
+                x --+--> a = x * 2 --+
+                    |                +--> y = a + b       dy/dx = 2 + 3: both paths add
+                    +--> b = x * 3 --+
+
+        EXAMPLE:
+            >>> x = Tensor([1.0, 2.0], requires_grad=True)
+            >>> (x * x).sum().backward(); x.grad
+            Tensor([2., 4.], shape=(2,))
+
+        HINTS:
+            - Add gradients with `+` into new arrays, never in place: two inputs of an add
+              receive the very same array.
+            - Store a leaf's gradient in its own dtype (`astype(leaf.dtype)`).
         """
-        raise NotImplementedError(
-            "Tensor.backward arrives in module 05 (autograd): it is not part of module 01. "
-            "Leave this method as it is for now."
-        )
+        raise NotImplementedError("Module 05 (autograd): write Tensor.backward (see its docstring)")
+
+    def detach(self) -> "Tensor":
+        """The same values, cut from the graph: a Tensor that shares `.data` and requires no grad (given)."""
+        out = Tensor.__new__(Tensor)
+        out.data, out.requires_grad, out.grad = self.data, False, None
+        return out
+
+
+def _topological_order(root: Tensor) -> list:
+    """Every Tensor `root` depends on through the graph, each after all Tensors it was made from.
+
+    Module 05 writes this body; leave it until then.
+
+    TODO: Return the list of Tensors reachable from `root` by following `_grad_fn.inputs`,
+    in an order where every Tensor comes after its inputs (`root` last), each exactly once.
+
+    APPROACH: Depth-first search with an explicit stack, not recursion (a 10,000-op chain
+    would overflow Python's recursion limit of 1,000):
+        1. stack = [(root, False)]; visited = set of ids; order = [].
+        2. Pop (t, expanded). If expanded: append t to order (its inputs are all done).
+           Else, if id(t) is unvisited: mark it, push (t, True), then push (p, False) for
+           each input p of t._grad_fn (if t has one).
+        3. Return order.
+
+    EXAMPLE:
+        >>> x = Tensor([1.0], requires_grad=True); y = x * 2; z = y + x
+        >>> [t is x for t in _topological_order(z)][0], _topological_order(z)[-1] is z
+        (True, True)
+
+    HINTS:
+        - Track visited Tensors by `id(t)`: a Tensor used twice (x above) must appear once.
+    """
+    raise NotImplementedError("Module 05 (autograd): write _topological_order (see its docstring)")
 
 
 # ---------------------------------------------------------------------- given helpers (read, do not change)

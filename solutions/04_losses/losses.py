@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Function, Tensor, graph_op
 
 BCE_EPS = 1e-7   # BinaryCrossEntropyLoss clips probabilities to [BCE_EPS, 1 - BCE_EPS]: log(0) = -inf
 
@@ -48,6 +48,29 @@ def _like(values, x: Tensor) -> Tensor:
     return Tensor(np.asarray(values).astype(x.dtype, copy=False))
 
 
+class LogSoftmaxBackward(Function):
+    """out = log_softmax(x, dim)  ->  dx = grad - softmax(x) * sum(grad, dim)   (module 05)."""
+
+    def backward(self, grad):
+        """TODO (module 05): Return (dL/dx,) for out = log_softmax(x) along `dim`.
+
+        APPROACH: out_i = x_i - lse(x), and d lse / dx_j = softmax(x)_j, so
+            dx = grad - softmax(x) * sum(grad, axis=dim, keepdims=True)
+        softmax(x) = exp(out): the saved output gives it without overflow.
+        dim = `self.params.get("dim", -1)`.
+
+        EXAMPLE: x [0, 0] (softmax [0.5, 0.5]), grad [1, 0] -> dx [0.5, -0.5].
+
+        HINTS:
+            - exp of a log-probability is <= 1: never overflows.
+        """
+        # BEGIN SOLUTION 05
+        dim = self.params.get("dim", -1)
+        return (grad - np.exp(self.output) * np.sum(grad, axis=dim, keepdims=True),)
+        # END SOLUTION
+
+
+@graph_op(LogSoftmaxBackward, ("x", "dim"), inputs=("x",))
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log(softmax(x)) along `dim`, computed without overflow or log(0).
 
@@ -84,6 +107,28 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     # END SOLUTION
 
 
+class MSEBackward(Function):
+    """loss = mean((pred - t)^2)  ->  dpred = grad * 2 * (pred - t) / N   (module 05)."""
+
+    def backward(self, grad):
+        """TODO (module 05): Return (dL/dpred,) for the mean squared error.
+
+        APPROACH: d/dpred_i of (1/N) sum_j (pred_j - t_j)^2 is 2 (pred_i - t_i) / N, times the
+        upstream grad (a scalar: the loss is 0-d). The target is `self.params["target"]`
+        (through `_as_array`, cast to pred's dtype); it is data, not a parameter: no gradient.
+
+        EXAMPLE: pred [1, 2], target [0, 0], grad 1 -> dpred [1, 2].
+
+        HINTS:
+            - N is the number of elements of pred (`pred.size`), not the batch size.
+        """
+        # BEGIN SOLUTION 05
+        pred = self.saved_tensors[0]
+        t = _as_array(self.params["target"]).astype(pred.dtype, copy=False)
+        return (grad * (2.0 / pred.size) * (pred - t),)
+        # END SOLUTION
+
+
 class MSELoss:
     """Mean squared error: mean((pred - target)^2) over every element. For regression.
 
@@ -91,6 +136,7 @@ class MSELoss:
     against target (N,) would broadcast to (N, N) and silently compute the wrong loss.
     """
 
+    @graph_op(MSEBackward, ("module", "pred", "target"), inputs=("pred",))
     def forward(self, pred: Tensor, target) -> Tensor:
         """Mean of the squared differences, as a scalar Tensor with pred's dtype.
 
@@ -125,6 +171,38 @@ class MSELoss:
         return self.forward(pred, target)
 
 
+class CrossEntropyBackward(Function):
+    """loss = mean_i -log softmax(logits_i)[t_i]  ->  dlogits = grad * (softmax - one_hot) / N   (module 05)."""
+
+    def backward(self, grad):
+        """TODO (module 05): Return (dL/dlogits,) for the mean cross-entropy.
+
+        APPROACH:
+            1. p = softmax(logits) row by row, computed stably (subtract the row max).
+            2. d loss / d logits = (p - one_hot(targets)) / N: the predicted probabilities
+               minus 1 at the right class, averaged over the N rows.
+            3. Multiply by the upstream grad (a scalar).
+
+                 logits (N, C) -> p (N, C);  p[np.arange(N), t] -= 1;  / N
+
+        EXAMPLE: one row, uniform logits over 3 classes, target 0:
+                 dlogits = [1/3 - 1, 1/3, 1/3].
+
+        HINTS:
+            - This is why frameworks fuse softmax and cross-entropy: the gradient is one
+              subtraction, and never divides by a probability that underflowed to 0.
+            - The targets are `self.params["targets"]` (through `_as_array`, as int64).
+        """
+        # BEGIN SOLUTION 05
+        logits = self.saved_tensors[0]                                   # (N, C)
+        n = logits.shape[0]
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)                             # (N, C)
+        p[np.arange(n), _as_array(self.params["targets"]).astype(np.int64)] -= 1.0
+        return (p * (grad / n),)
+        # END SOLUTION
+
+
 class CrossEntropyLoss:
     """Negative log-likelihood of the right class, from raw logits, averaged over the batch.
 
@@ -136,6 +214,7 @@ class CrossEntropyLoss:
     0 when p = 1, log(C) for a uniform guess, and without bound as p -> 0.
     """
 
+    @graph_op(CrossEntropyBackward, ("module", "logits", "targets"), inputs=("logits",))
     def forward(self, logits: Tensor, targets) -> Tensor:
         """Mean cross-entropy of a batch, as a scalar Tensor with the logits' dtype.
 
@@ -190,6 +269,35 @@ class CrossEntropyLoss:
         return self.forward(logits, targets)
 
 
+class BCEBackward(Function):
+    """loss = -mean(t log p + (1 - t) log(1 - p))  ->  dp = grad * (p - t) / (p (1 - p) N)   (module 05)."""
+
+    def backward(self, grad):
+        """TODO (module 05): Return (dL/dprobs,) for the mean binary cross-entropy.
+
+        APPROACH:
+            1. p = clip(probs, BCE_EPS, 1 - BCE_EPS) in float64, as in the forward.
+            2. d/dp of -(t log p + (1 - t) log(1 - p)) = (p - t) / (p (1 - p)); divide by N
+               (the number of elements) for the mean; multiply by the upstream grad.
+            3. Where the forward clipped p, the loss does not change with p: gradient 0.
+            4. Return it in probs' dtype.
+
+        EXAMPLE: p 0.5, t 1, N 1 -> dp = -2.
+
+        HINTS:
+            - Sigmoid followed by this loss gives p - t overall, the same as cross-entropy.
+        """
+        # BEGIN SOLUTION 05
+        probs = self.saved_tensors[0]
+        t = _as_array(self.params["targets"]).astype(np.float64)
+        raw = probs.astype(np.float64)
+        p = np.clip(raw, BCE_EPS, 1.0 - BCE_EPS)
+        inside = (raw >= BCE_EPS) & (raw <= 1.0 - BCE_EPS)
+        dp = grad * inside * (p - t) / (p * (1.0 - p) * probs.size)
+        return (dp.astype(probs.dtype),)
+        # END SOLUTION
+
+
 class BinaryCrossEntropyLoss:
     """Cross-entropy of independent yes/no outcomes, from probabilities (after a Sigmoid).
 
@@ -198,6 +306,7 @@ class BinaryCrossEntropyLoss:
     probs and targets have the same shape; targets are 0 or 1 (soft labels in between work too).
     """
 
+    @graph_op(BCEBackward, ("module", "probs", "targets"), inputs=("probs",))
     def forward(self, probs: Tensor, targets) -> Tensor:
         """Mean binary cross-entropy, as a scalar Tensor with probs' dtype.
 

@@ -1,0 +1,238 @@
+"""Module 05: autograd, gradients of any computation, by the chain rule, automatically.
+
+What you build
+    The backward half of every op you wrote in modules 01-04, and the machinery that chains
+    them. Module 01 declared `requires_grad`, `.grad` and `backward()`, and every op already
+    records, on its result, a Function node (see "the graph hooks" in tensor.py). Now:
+
+    tensor.py       `_unbroadcast`, the `...Backward` rules of the Tensor ops (add, sub, mul,
+                    div, neg, matmul, reshape, transpose, sum, mean, max, indexing),
+                    `_topological_order` and `Tensor.backward`
+    activations.py  SigmoidBackward, ReLUBackward, TanhBackward, GELUBackward, SoftmaxBackward
+    losses.py       LogSoftmaxBackward, MSEBackward, CrossEntropyBackward, BCEBackward
+    this file       `no_grad`, `gradcheck` (your own finite-difference checker) and the
+                    systems questions
+
+    One Tensor class, one file per concept: each backward rule sits beside the op it
+    differentiates, as micrograd's `_backward` sits inside its operator.
+
+Why it matters
+    Training needs d(loss)/d(parameter) for millions of parameters. Writing those by hand
+    (milestone 1 did, for one layer) does not scale; finite differences need two forward
+    passes per parameter. Reverse mode needs one forward and one backward pass, whatever the
+    number of parameters: each op passes gradients back to its inputs, in reverse
+    topological order.
+
+        forward:   x --(@ W)--> h --(+ b)--> z --(relu)--> a --(cross-entropy)--> loss
+        backward:  dW <-------- dh <-------- dz <--------- da <---------------- 1
+
+Who uses it later
+    06 optimizers  read `.grad` of every parameter
+    07 training    loss.backward() in every step; no_grad() in evaluation
+    every later module: its layers are Tensor ops, so they are differentiable for free
+
+The systems angle
+    The graph keeps every array a backward rule needs alive until backward runs: activation
+    memory, which grows with depth and batch size. `graph_memory_bytes` puts a number on it;
+    `no_grad()` is how inference avoids paying it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinytorch.core.tensor import Function, Tensor, _GradMode, _topological_order  # noqa: F401  (Function re-exported)
+
+GRADCHECK_EPS = 1e-6      # step of the central finite differences (float64)
+GRADCHECK_ATOL = 1e-5
+GRADCHECK_RTOL = 1e-4
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record the graph right now (given)."""
+    return _GradMode.enabled
+
+
+class no_grad:
+    """`with no_grad(): ...` runs ops without recording the graph (evaluation, optimizer steps).
+
+    Inside the block, results of ops have requires_grad=False and no `_grad_fn`, so nothing is
+    kept for a backward pass: less memory, less time. Blocks nest, and the previous mode comes
+    back when the block ends, even through an exception.
+    """
+
+    def __enter__(self):
+        """TODO: Remember the current grad mode, then switch recording off.
+
+        APPROACH: Save `_GradMode.enabled` on self (e.g. self.previous), then set
+        `_GradMode.enabled = False`. Return self.
+
+        EXAMPLE:
+            >>> w = Tensor([1.0], requires_grad=True)
+            >>> with no_grad():
+            ...     y = w * 2
+            >>> y.requires_grad
+            False
+
+        HINTS:
+            - `_GradMode` is a class; its attribute `enabled` is shared by every op.
+        """
+        # BEGIN SOLUTION
+        self.previous = _GradMode.enabled
+        _GradMode.enabled = False
+        return self
+        # END SOLUTION
+
+    def __exit__(self, exc_type, exc, traceback):
+        """TODO: Restore the grad mode saved by __enter__; let exceptions propagate.
+
+        APPROACH: Set `_GradMode.enabled` back to the saved value (not simply True: a
+        no_grad inside a no_grad must leave recording off). Return False.
+
+        EXAMPLE:
+            >>> with no_grad():
+            ...     with no_grad():
+            ...         pass
+            ...     is_grad_enabled()
+            False
+
+        HINTS:
+            - Returning True from __exit__ would swallow the exception.
+        """
+        # BEGIN SOLUTION
+        _GradMode.enabled = self.previous
+        return False
+        # END SOLUTION
+
+
+class GradcheckError(AssertionError):
+    """A backward rule disagrees with finite differences."""
+
+
+def gradcheck(fn, inputs, eps: float = GRADCHECK_EPS, atol: float = GRADCHECK_ATOL,
+              rtol: float = GRADCHECK_RTOL, seed: int = 0) -> bool:
+    """Check the gradients of `fn(*inputs)` against central finite differences.
+
+    TODO: Return True when, for every input with requires_grad, the gradient from backward
+    matches the numerical one; otherwise raise GradcheckError naming the input, the index, and
+    both values.
+
+    APPROACH:
+        1. Every input must be a float64 Tensor (float32 finite differences are noise):
+           raise TypeError otherwise.
+        2. A non-scalar output is reduced to a scalar with fixed random weights:
+           L = sum(fn(*inputs) * w), w drawn from np.random.default_rng(seed). (With w = 1,
+           a wrong rule that only gets the sum right would pass.)
+        3. Analytic: clear every input's .grad, build L, L.backward(), read each .grad.
+        4. Numeric, for each element i of each input x: set x.data[i] += eps, evaluate L
+           (under no_grad), set x.data[i] -= 2 eps, evaluate, restore;
+           numeric = (L+ - L-) / (2 eps).
+        5. Compare with |analytic - numeric| <= atol + rtol * |numeric| element-wise.
+
+    EXAMPLE:
+        >>> x = Tensor(np.random.randn(3, 4), requires_grad=True)      # float64
+        >>> gradcheck(lambda t: (t * t).sum(axis=1), [x])
+        True
+
+    HINTS:
+        - Change `x.data` in place for the probes so that `fn` sees the same Tensor object.
+        - Restore every probed value, even when an assertion is about to fail.
+    """
+    # BEGIN SOLUTION
+    inputs = list(inputs)
+    for k, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or x.dtype != np.float64:
+            raise TypeError(f"gradcheck: input {k} must be a float64 Tensor; got "
+                            f"{type(x).__name__}{'' if not isinstance(x, Tensor) else ' of ' + str(x.dtype)}")
+    with no_grad():
+        shape = fn(*inputs).shape
+    weights = np.random.default_rng(seed).standard_normal(shape)
+
+    def scalar() -> Tensor:
+        return (fn(*inputs) * Tensor(weights)).sum()
+
+    for x in inputs:
+        x.grad = None
+    scalar().backward()
+    for k, x in enumerate(inputs):
+        if not x.requires_grad:
+            continue
+        analytic = np.zeros_like(x.data) if x.grad is None else x.grad.data
+        numeric = np.zeros_like(x.data)
+        flat, out = x.data.reshape(-1), numeric.reshape(-1)
+        with no_grad():
+            for i in range(flat.size):
+                old = flat[i]
+                try:
+                    flat[i] = old + eps
+                    plus = scalar().item()
+                    flat[i] = old - eps
+                    minus = scalar().item()
+                finally:
+                    flat[i] = old
+                out[i] = (plus - minus) / (2 * eps)
+        bad = np.abs(analytic - numeric) > atol + rtol * np.abs(numeric)
+        if bad.any():
+            where = tuple(int(j) for j in np.argwhere(bad)[0])
+            raise GradcheckError(f"gradcheck: input {k} (shape {x.shape}) at index {where}: backward gives "
+                                 f"{analytic[where]!r}, finite differences give {numeric[where]!r}")
+    return True
+    # END SOLUTION
+
+
+# ---------------------------------------------------------------------------------------------
+# Systems questions
+# ---------------------------------------------------------------------------------------------
+
+
+def graph_nodes(t: Tensor) -> int:
+    """Number of Function nodes in the graph that produced `t` (0 for a leaf).
+
+    TODO: Count the Tensors reachable from `t` that were made by an op (have a `_grad_fn`).
+
+    APPROACH: `_topological_order(t)` lists every reachable Tensor once; count those whose
+    `_grad_fn` is not None.
+
+    EXAMPLE:
+        >>> w = Tensor([1.0, 2.0], requires_grad=True)
+        >>> graph_nodes(((w * 2) + w).sum())                 # mul, add, sum
+        3
+
+    HINTS:
+        - Under no_grad() the same expression records 0 nodes.
+    """
+    # BEGIN SOLUTION
+    return sum(1 for node in _topological_order(t) if node._grad_fn is not None)
+    # END SOLUTION
+
+
+def graph_memory_bytes(n_ops: int, shape, dtype=np.float32) -> int:
+    """Bytes of arrays that the graph of a chain of `n_ops` element-wise ops keeps alive.
+
+    For y = f_n(...f_2(f_1(x))) with each f element-wise (relu, tanh, * 2, ...) on a Tensor of
+    `shape`, every node saves its input (and its output) for the backward pass, so until
+    backward runs the graph holds x and every intermediate result: n_ops + 1 arrays.
+
+    TODO: Return (n_ops + 1) * (bytes of one array of `shape` and `dtype`); ValueError for a
+    negative n_ops or a negative dimension.
+
+    APPROACH: elements = product of shape (1 for ()); bytes per element =
+    np.dtype(dtype).itemsize.
+
+    EXAMPLE:
+        >>> graph_memory_bytes(10, (32, 1024), np.float32)     # 11 arrays of 128 KiB
+        1441792
+
+    HINTS:
+        - This is why deep networks run out of memory in training but not in inference
+          (under no_grad nothing is saved), and why activation checkpointing exists.
+    """
+    # BEGIN SOLUTION
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if isinstance(n_ops, bool) or not isinstance(n_ops, (int, np.integer)) or n_ops < 0:
+        raise ValueError(f"graph_memory_bytes: n_ops must be an int >= 0; got {n_ops!r}")
+    if any(d < 0 for d in dims):
+        raise ValueError(f"graph_memory_bytes: shape {shape} has a negative dimension")
+    elements = int(np.prod(dims, dtype=np.int64)) if dims else 1
+    return (int(n_ops) + 1) * elements * np.dtype(dtype).itemsize
+    # END SOLUTION

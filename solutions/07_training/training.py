@@ -1,0 +1,613 @@
+"""Module 07: training, the loop that turns a model, a loss and an optimizer into learning.
+
+What you build
+    Trainer          train_epoch(batches): zero_grad, forward, loss, backward, step per batch;
+                     evaluate(batches): loss (and accuracy) without a graph and without updates;
+                     save_checkpoint / load_checkpoint: the parameters in a NumPy .npz file
+    CosineSchedule   a learning rate that falls from max_lr to min_lr along half a cosine
+    clip_grad_norm   rescale all gradients together when their total norm is too large
+
+Why it matters
+    Every model from here on trains with the same loop; writing it once, carefully, removes a
+    whole class of silent bugs: forgetting zero_grad (gradients of old batches pile up),
+    evaluating in training mode (Dropout still drops) or with the graph on (memory for nothing),
+    averaging the loss per batch when the last batch is smaller, or a checkpoint that loads
+    half a model before noticing it belongs to another one.
+
+        for epoch in range(EPOCHS):                      one epoch = one pass over the data
+            optimizer.lr = schedule.get_lr(epoch)
+            for x, y in batches:                         one step = one batch
+                optimizer.zero_grad()
+                loss = loss_fn(model(x), y)              forward
+                loss.backward()                          backward (module 05)
+                clip_grad_norm(params, max_norm)         optional
+                optimizer.step()                         update (module 06)
+            evaluate(val_batches)                        model.eval(), no_grad, no step
+            save_checkpoint("epoch_3.npz")
+
+Who uses it later
+    08 dataloader   DataLoader(...) is exactly the `batches` iterable these methods take
+    milestones      MNIST MLP, CIFAR CNN and TinyGPT all train with Trainer (and checkpoints)
+
+The systems angle
+    Backward needs the activations of the forward pass, so they stay in memory until it runs:
+    their size grows linearly with the batch size, while the parameters, gradients and
+    optimizer state do not depend on it (`activation_memory_bytes`, `max_batch_size`).
+
+Checkpoints are plain arrays
+    A checkpoint is an .npz file (a zip of .npy arrays) holding numbers only, loaded with
+    allow_pickle=False: loading a checkpoint can never run code, unlike a pickle. Its keys:
+
+        param_0, param_1, ...   model.parameters() in order, each with its shape and dtype
+        num_params              how many param_i there are (an int array of shape ())
+        epoch, steps            how far training got (int arrays of shape ())
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from tinytorch.core.autograd import no_grad
+from tinytorch.core.optimizers import training_memory_bytes
+from tinytorch.core.tensor import Tensor
+
+PARAM_KEY = "param_{}"                          # key of the i-th parameter in a checkpoint
+META_KEYS = ("num_params", "epoch", "steps")    # the other keys, each an integer array of shape ()
+
+
+def _as_tensor(x) -> Tensor:
+    """Wrap an array or a number in a Tensor; leave a Tensor as it is (given)."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _batch_size(x: Tensor) -> int:
+    """Number of examples in a batch: the size of its first dimension (1 for a 0-d Tensor) (given)."""
+    return int(x.shape[0]) if x.ndim else 1
+
+
+def _target_array(y) -> np.ndarray:
+    """The NumPy array of a target given as a Tensor, an np.ndarray or a list (given)."""
+    return y.data if isinstance(y, Tensor) else np.asarray(y)
+
+
+def _is_class_targets(logits: Tensor, targets: np.ndarray) -> bool:
+    """True when a batch looks like classification: logits (N, C), targets N whole numbers (given)."""
+    if logits.ndim != 2 or targets.shape != (logits.shape[0],):
+        return False
+    if targets.dtype.kind in "iu":
+        return True
+    return targets.dtype.kind == "f" and bool(np.all(targets == np.round(targets)))
+
+
+def _check_positive_int(who: str, name: str, value) -> int:
+    """`value` as an int, or a ValueError naming `who`, `name` and the value unless it is an int >= 1 (given)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{who}: {name} must be an int >= 1; got {value!r}")
+    return int(value)
+
+
+def _check_layer_sizes(who: str, layer_sizes) -> list:
+    """`layer_sizes` as a list of at least two ints >= 1, or a ValueError naming the bad one (given)."""
+    try:
+        sizes = list(layer_sizes)
+    except TypeError:
+        raise ValueError(f"{who}: layer_sizes must be a list of ints; got {layer_sizes!r}") from None
+    if len(sizes) < 2:
+        raise ValueError(f"{who}: layer_sizes needs at least an input and an output size; got {sizes}")
+    return [_check_positive_int(who, f"layer_sizes[{i}]", s) for i, s in enumerate(sizes)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradient clipping
+# ---------------------------------------------------------------------------------------------
+
+
+def clip_grad_norm(parameters, max_norm: float) -> float:
+    """Scale all gradients together so that their total L2 norm is at most max_norm.
+
+        total = sqrt( sum over every parameter p with a grad, of sum(p.grad ** 2) )
+        if total > max_norm:  every p.grad *= max_norm / total      (in place)
+
+    One norm over all parameters, not one per parameter: the direction of the whole update is
+    kept, only its length is capped. One bad batch (a huge loss, a gradient of 1e6) then moves
+    the weights by a bounded step instead of throwing away everything learned so far; RNNs and
+    transformers train with it routinely (max_norm = 1.0 is common).
+
+    TODO: compute the total norm over the gradients that exist, scale them in place when it is
+          larger than max_norm, and return the total norm (before clipping) as a float.
+
+    APPROACH:
+        1. max_norm must be a number > 0: ValueError otherwise (naming it).
+        2. grads = [p.grad.data for p in parameters if p.grad is not None]
+        3. total = sqrt of the sum of squares of every element of every grad; sum in float64
+           (a float32 sum of a million squares loses digits).
+        4. If total > max_norm: multiply each grad array in place by max_norm / total
+           (`g *= scale`), so that the Tensors in p.grad, which the optimizer reads, change.
+        5. Return float(total).
+
+    EXAMPLE:
+        >>> a = Tensor([0.0], requires_grad=True); a.grad = Tensor([3.0])
+        >>> b = Tensor([0.0], requires_grad=True); b.grad = Tensor([4.0])
+        >>> clip_grad_norm([a, b], max_norm=1.0)          # sqrt(3^2 + 4^2)
+        5.0
+        >>> a.grad.data, b.grad.data                      # scaled by 1 / 5
+        (array([0.6], dtype=float32), array([0.8], dtype=float32))
+
+    HINTS:
+        - `parameters` may be a generator (model.parameters() or a filter): call list() once.
+        - A total of nan or inf (a diverged step) cannot be scaled to anything useful: return
+          it and leave the gradients as they are; the caller decides what to do.
+    """
+    # BEGIN SOLUTION
+    if (isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating))
+            or not max_norm > 0):
+        raise ValueError(f"clip_grad_norm: max_norm must be a number > 0; got {max_norm!r}")
+    grads = [p.grad.data for p in list(parameters) if p.grad is not None]
+    total = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads))
+    if math.isfinite(total) and total > max_norm:
+        scale = max_norm / total
+        for g in grads:
+            g *= scale                                 # in place: p.grad sees the change
+    return float(total)
+    # END SOLUTION
+
+
+# ---------------------------------------------------------------------------------------------
+# Learning-rate schedule
+# ---------------------------------------------------------------------------------------------
+
+
+class CosineSchedule:
+    """Learning rate along half a cosine, from max_lr at epoch 0 to min_lr at total_epochs.
+
+        lr(e) = min_lr + (max_lr - min_lr) * (1 + cos(pi * e / total_epochs)) / 2
+
+        max_lr |*  *
+               |      *
+               |        *                 large steps while far from a minimum,
+               |          *               small ones to settle into it at the end
+               |            *
+        min_lr |               *  *  *  *   (clamped: stays min_lr after total_epochs)
+               +---------------+---------> epoch
+               0         total_epochs
+
+    Usage: `optimizer.lr = schedule.get_lr(epoch)` at the start of each epoch.
+    """
+
+    def __init__(self, max_lr: float, min_lr: float, total_epochs: int):
+        """Check and store the schedule's three numbers.
+
+        TODO: set self.max_lr, self.min_lr (floats) and self.total_epochs (an int), after
+              checking them.
+
+        APPROACH:
+            1. max_lr and min_lr: real numbers (not bools) with 0 <= min_lr <= max_lr;
+               ValueError otherwise, naming both values.
+            2. total_epochs: an int >= 1 (not a bool); ValueError otherwise, naming it.
+
+        EXAMPLE:
+            >>> CosineSchedule(0.1, 0.001, 10).total_epochs
+            10
+            >>> CosineSchedule(0.001, 0.1, 10)
+            ValueError: CosineSchedule: need 0 <= min_lr <= max_lr; got max_lr=0.001, min_lr=0.1
+
+        HINTS:
+            - `not 0 <= min_lr <= max_lr` is also True when either is nan.
+        """
+        # BEGIN SOLUTION
+        for name, value in (("max_lr", max_lr), ("min_lr", min_lr)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise ValueError(f"CosineSchedule: {name} must be a number; got {value!r}")
+        if not 0.0 <= min_lr <= max_lr:
+            raise ValueError(f"CosineSchedule: need 0 <= min_lr <= max_lr; got max_lr={max_lr}, min_lr={min_lr}")
+        if isinstance(total_epochs, bool) or not isinstance(total_epochs, (int, np.integer)) or total_epochs < 1:
+            raise ValueError(f"CosineSchedule: total_epochs must be an int >= 1; got {total_epochs!r}")
+        self.max_lr = float(max_lr)
+        self.min_lr = float(min_lr)
+        self.total_epochs = int(total_epochs)
+        # END SOLUTION
+
+    def get_lr(self, epoch) -> float:
+        """The learning rate for `epoch` (0-based; fractions allowed), as a float.
+
+        TODO: return the formula of the class docstring, with epoch clamped to total_epochs.
+
+        APPROACH:
+            1. epoch must be a real number >= 0 (not a bool): ValueError otherwise.
+            2. progress = min(epoch, total_epochs) / total_epochs          in [0, 1]
+            3. return min_lr + (max_lr - min_lr) * (1 + cos(pi * progress)) / 2
+
+        EXAMPLE:
+            >>> s = CosineSchedule(max_lr=0.1, min_lr=0.0, total_epochs=10)
+            >>> s.get_lr(0), s.get_lr(5), s.get_lr(10), s.get_lr(25)
+            (0.1, 0.05, 0.0, 0.0)
+
+        HINTS:
+            - math.cos and math.pi work on Python floats.
+        """
+        # BEGIN SOLUTION
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, float, np.integer, np.floating)) \
+                or not epoch >= 0:
+            raise ValueError(f"CosineSchedule.get_lr: epoch must be a number >= 0; got {epoch!r}")
+        progress = min(float(epoch), self.total_epochs) / self.total_epochs
+        return self.min_lr + (self.max_lr - self.min_lr) * (1.0 + math.cos(math.pi * progress)) / 2.0
+        # END SOLUTION
+
+
+# ---------------------------------------------------------------------------------------------
+# Trainer
+# ---------------------------------------------------------------------------------------------
+
+
+class Trainer:
+    """Runs the training loop of a model with an optimizer and a loss function.
+
+        trainer = Trainer(model, Adam(model.parameters(), lr=1e-3), CrossEntropyLoss(),
+                          schedule=CosineSchedule(1e-3, 1e-5, 10), max_grad_norm=1.0)
+        for epoch in range(10):
+            train_loss = trainer.train_epoch(train_batches)     # a float
+            metrics = trainer.evaluate(val_batches)             # {"loss": ..., "accuracy": ...}
+        trainer.save_checkpoint("model.npz")
+
+    Attributes (given, set by __init__):
+        model, optimizer, loss_fn    as passed
+        schedule                     None, or anything with get_lr(epoch): sets optimizer.lr
+                                     at the start of every train_epoch
+        max_grad_norm                None, or clip_grad_norm's max_norm before every step
+        epoch                        epochs completed by train_epoch (0 at first)
+        steps                        optimizer steps taken (one per batch)
+        history                      {"train_loss": [...], "eval_loss": [...],
+                                      "eval_accuracy": [...], "lr": [...]}: one entry per call
+    """
+
+    def __init__(self, model, optimizer, loss_fn, schedule=None, max_grad_norm=None):
+        if not callable(model) or not hasattr(model, "parameters"):
+            raise TypeError(f"Trainer: model must be a Module (callable, with parameters()); "
+                            f"got {type(model).__name__}")
+        if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
+            raise TypeError(f"Trainer: optimizer must have step() and zero_grad(); got {type(optimizer).__name__}")
+        if not callable(loss_fn):
+            raise TypeError(f"Trainer: loss_fn must be callable; got {type(loss_fn).__name__}")
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.schedule = schedule
+        self.max_grad_norm = max_grad_norm
+        self.epoch = 0
+        self.steps = 0
+        self.history = {"train_loss": [], "eval_loss": [], "eval_accuracy": [], "lr": []}
+
+    def train_epoch(self, batches) -> float:
+        """One pass over `batches`, one optimizer step per batch; return the mean loss.
+
+        TODO: put the model in training mode, run the training step of the module docstring on
+              every (x, y) of `batches`, and return the mean loss per EXAMPLE (not per batch)
+              as a Python float. Count the epoch and record it in self.history.
+
+        APPROACH:
+            1. self.model.train()
+            2. If self.schedule is not None: self.optimizer.lr = self.schedule.get_lr(self.epoch)
+               Append self.optimizer.lr to self.history["lr"] (when the optimizer has one).
+            3. For each (x, y) in batches:
+                   x = _as_tensor(x)                      (batches may hold np.ndarrays)
+                   self.optimizer.zero_grad()
+                   loss = self.loss_fn(self.model(x), y)
+                   loss.backward()
+                   if self.max_grad_norm is not None:
+                       clip_grad_norm(self.model.parameters(), self.max_grad_norm)
+                   self.optimizer.step(); self.steps += 1
+                   n = _batch_size(x); total += float(loss.data) * n; count += n
+            4. No batch at all: raise ValueError("Trainer.train_epoch: batches is empty").
+            5. mean = total / count; self.epoch += 1; append mean to history["train_loss"];
+               return mean.
+
+        EXAMPLE:
+            >>> model = Linear(3, 1)
+            >>> trainer = Trainer(model, SGD(model.parameters(), lr=0.1), MSELoss())
+            >>> trainer.train_epoch([(x1, y1), (x2, y2)])   # batches of 32 and 8 rows
+            0.4275...                                       # = (32 * loss_1 + 8 * loss_2) / 40
+            >>> trainer.epoch, trainer.steps
+            (1, 2)
+
+        HINTS:
+            - Each loss is a mean over its batch; weighting by n makes the result the mean over
+              every example of the epoch, which a smaller last batch would otherwise skew.
+            - float(loss.data) (or loss.item()) detaches the number: keeping the loss Tensors
+              in a list would keep every batch's graph alive until the end of the epoch.
+        """
+        # BEGIN SOLUTION
+        self.model.train()
+        if self.schedule is not None:
+            self.optimizer.lr = self.schedule.get_lr(self.epoch)
+        if hasattr(self.optimizer, "lr"):
+            self.history["lr"].append(float(self.optimizer.lr))
+        total, count = 0.0, 0
+        for x, y in batches:
+            x = _as_tensor(x)
+            self.optimizer.zero_grad()
+            loss = self.loss_fn(self.model(x), y)
+            loss.backward()
+            if self.max_grad_norm is not None:
+                clip_grad_norm(self.model.parameters(), self.max_grad_norm)
+            self.optimizer.step()
+            self.steps += 1
+            n = _batch_size(x)
+            total += float(loss.data) * n
+            count += n
+        if count == 0:
+            raise ValueError("Trainer.train_epoch: batches is empty")
+        mean = total / count
+        self.epoch += 1
+        self.history["train_loss"].append(mean)
+        return mean
+        # END SOLUTION
+
+    def evaluate(self, batches) -> dict:
+        """Loss (and accuracy, for classification) over `batches`, changing nothing.
+
+        TODO: with the model in eval mode and no graph recorded, compute the mean loss per
+              example over all batches; when every batch is classification (see
+              _is_class_targets), also the fraction of examples whose arg-max logit is the
+              target. Return {"loss": float} or {"loss": float, "accuracy": float}.
+
+        APPROACH:
+            1. self.model.eval()
+            2. with no_grad():                   (module 05: no graph, so no memory kept for it)
+                   for x, y in batches:
+                       x = _as_tensor(x); out = self.model(x); loss = self.loss_fn(out, y)
+                       n = _batch_size(x); total_loss += float(loss.data) * n; count += n
+                       t = _target_array(y)
+                       if _is_class_targets(out, t):
+                           correct += number of rows where argmax(out.data, axis=1) == t
+                       else: classification = False
+            3. No batch at all: ValueError("Trainer.evaluate: batches is empty").
+            4. result = {"loss": total_loss / count}; if classification, add
+               result["accuracy"] = correct / count. Append them to self.history
+               ("eval_loss", "eval_accuracy"); return result.
+
+        EXAMPLE:
+            >>> trainer.evaluate([(x_val, labels)])              # logits (N, 10), labels (N,)
+            {'loss': 0.231..., 'accuracy': 0.94}                 # (values for some trained model)
+            >>> regression.evaluate([(x, y)])                    # MSELoss, y of shape (N, 1)
+            {'loss': 0.0123}
+
+        HINTS:
+            - No zero_grad, no backward, no step: evaluation must leave parameters and
+              gradients exactly as they were.
+            - Call model.eval() before the loop, or Dropout keeps dropping and the metrics
+              change from one call to the next.
+        """
+        # BEGIN SOLUTION
+        self.model.eval()
+        total_loss, correct, count = 0.0, 0, 0
+        classification = True
+        with no_grad():
+            for x, y in batches:
+                x = _as_tensor(x)
+                out = self.model(x)
+                loss = self.loss_fn(out, y)
+                n = _batch_size(x)
+                total_loss += float(loss.data) * n
+                count += n
+                t = _target_array(y)
+                if classification and _is_class_targets(out, t):
+                    correct += int(np.sum(np.argmax(out.data, axis=1) == t))
+                else:
+                    classification = False
+        if count == 0:
+            raise ValueError("Trainer.evaluate: batches is empty")
+        result = {"loss": total_loss / count}
+        self.history["eval_loss"].append(result["loss"])
+        if classification:
+            result["accuracy"] = correct / count
+            self.history["eval_accuracy"].append(result["accuracy"])
+        return result
+        # END SOLUTION
+
+    def save_checkpoint(self, path) -> None:
+        """Write the model's parameters and the training counters to `path` as an .npz file.
+
+        TODO: save param_0 .. param_{n-1} (the arrays of model.parameters(), in order) and the
+              integer arrays num_params, epoch and steps, to exactly `path`.
+
+        APPROACH:
+            1. params = self.model.parameters()
+            2. arrays = {PARAM_KEY.format(i): p.data for i, p in enumerate(params)}
+               arrays["num_params"] = np.array(len(params)); the same for epoch and steps.
+            3. Write to a temporary file beside it (str(path) + ".tmp"), opened with
+               open(..., "wb"), with np.savez(file, **arrays); then os.replace(tmp, path).
+
+        EXAMPLE:
+            >>> trainer.save_checkpoint("ckpt.npz")
+            >>> sorted(np.load("ckpt.npz").files)
+            ['epoch', 'num_params', 'param_0', 'param_1', 'steps']
+
+        HINTS:
+            - np.savez("ckpt", ...) given a *name* appends ".npz" to it; given an open file it
+              writes exactly there. Pass the file, so that load_checkpoint(path) finds it.
+            - os.replace is atomic: a crash in the middle of saving leaves the previous
+              checkpoint intact instead of half a file.
+        """
+        # BEGIN SOLUTION
+        params = self.model.parameters()
+        arrays = {PARAM_KEY.format(i): p.data for i, p in enumerate(params)}
+        arrays["num_params"] = np.array(len(params), dtype=np.int64)
+        arrays["epoch"] = np.array(self.epoch, dtype=np.int64)
+        arrays["steps"] = np.array(self.steps, dtype=np.int64)
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "wb") as file:
+            np.savez(file, **arrays)
+        os.replace(tmp, path)
+        # END SOLUTION
+
+    def load_checkpoint(self, path) -> dict:
+        """Load parameters and counters saved by save_checkpoint; check everything first.
+
+        All or nothing: if anything is wrong (no file, not an .npz, a key missing, another
+        number of parameters, a shape or dtype that differs), raise a ValueError that says what
+        and leave the model exactly as it was. Only when every check has passed are the values
+        copied into the parameters.
+
+        TODO: read the file, check it against the model, then copy each array into the
+              matching parameter IN PLACE and set self.epoch and self.steps. Return
+              {"epoch": ..., "steps": ...}.
+
+        APPROACH:
+            1. A missing file (os.path.isfile) -> ValueError("load_checkpoint: no checkpoint
+               file at ..."). Then read every array into a dict inside a try block:
+                   data = np.load(path, allow_pickle=False)
+                   with data: arrays = {k: data[k] for k in data.files}
+               Anything that fails (a corrupt or truncated zip, a pickled object, a .npy
+               instead of an .npz: np.load then returns one array, without .files) ->
+               ValueError("load_checkpoint: ... is not a readable .npz checkpoint (...)").
+            2. Every key of META_KEYS must be there and hold one integer: ValueError naming a
+               missing one. n = num_params; every param_i for i < n must be there.
+            3. params = self.model.parameters(). n != len(params): ValueError naming both counts.
+            4. For each i: shape and dtype of param_i must equal those of params[i]; else
+               ValueError naming i, the checkpoint's and the model's shape (or dtype).
+            5. Only now: p.data[...] = array for every parameter (in place, so the optimizer's
+               references stay valid); self.epoch, self.steps = the saved counters.
+
+        EXAMPLE:
+            >>> other = Trainer(Sequential(Linear(4, 3)), ...)
+            >>> other.load_checkpoint("mlp.npz")             # saved from Linear(4, 8), Linear(8, 3)
+            ValueError: load_checkpoint: mlp.npz has 4 parameters, the model has 2
+
+        HINTS:
+            - Check all parameters before assigning any: a ValueError at parameter 3 after
+              parameters 0-2 were overwritten leaves a model that is neither the old one nor
+              the saved one.
+        """
+        # BEGIN SOLUTION
+        where = os.fspath(path)
+        if not os.path.isfile(where):
+            raise ValueError(f"load_checkpoint: no checkpoint file at {where}")
+        try:
+            data = np.load(where, allow_pickle=False)
+            if not hasattr(data, "files"):                       # a .npy file gives one array
+                raise ValueError("it holds a single array, not an .npz archive")
+            with data:
+                arrays = {key: np.asarray(data[key]) for key in data.files}
+        except Exception as exc:            # BadZipFile, EOFError, ValueError, OSError, ...
+            raise ValueError(f"load_checkpoint: {where} is not a readable .npz checkpoint ({exc})") from None
+
+        meta = {}
+        for key in META_KEYS:
+            if key not in arrays:
+                raise ValueError(f"load_checkpoint: {where} has no {key!r} entry; not a checkpoint of Trainer")
+            value = arrays[key]
+            if value.shape != () or value.dtype.kind not in "iu":
+                raise ValueError(f"load_checkpoint: {where}: {key!r} should be one integer; "
+                                 f"got shape {value.shape}, dtype {value.dtype}")
+            meta[key] = int(value)
+
+        params = self.model.parameters()
+        n = meta["num_params"]
+        if n != len(params):
+            raise ValueError(f"load_checkpoint: {where} has {n} parameters, the model has {len(params)}")
+        for i, p in enumerate(params):
+            key = PARAM_KEY.format(i)
+            if key not in arrays:
+                raise ValueError(f"load_checkpoint: {where} has no {key!r} entry (num_params says {n})")
+            saved = arrays[key]
+            if saved.shape != p.data.shape:
+                raise ValueError(f"load_checkpoint: parameter {i} has shape {saved.shape} in {where}, "
+                                 f"{p.data.shape} in the model")
+            if saved.dtype != p.data.dtype:
+                raise ValueError(f"load_checkpoint: parameter {i} has dtype {saved.dtype} in {where}, "
+                                 f"{p.data.dtype} in the model")
+
+        for i, p in enumerate(params):                   # every check passed: now assign
+            p.data[...] = arrays[PARAM_KEY.format(i)]
+        self.epoch, self.steps = meta["epoch"], meta["steps"]
+        return {"epoch": self.epoch, "steps": self.steps}
+        # END SOLUTION
+
+
+# ---------------------------------------------------------------------------------------------
+# Systems questions: activation memory and the batch size that fits
+# ---------------------------------------------------------------------------------------------
+
+
+def activation_memory_bytes(batch_size: int, layer_sizes, dtype=np.float32) -> int:
+    """Bytes of the activations an MLP keeps for backward, for one batch.
+
+    layer_sizes = [784, 128, 10] is the MLP Linear(784, 128) -> ReLU -> Linear(128, 10).
+    Counting rule: one (batch_size, size) array per entry of layer_sizes, i.e. the input and
+    the output of every Linear (the gradient of a Linear's weight is x.T @ grad_out: it needs x).
+
+        bytes = batch_size * sum(layer_sizes) * itemsize
+        [784, 128, 10], batch 64, float32: 64 * 922 * 4 = 236,032 bytes
+
+    (A real framework keeps a little more, e.g. the ReLU's own input; this is the floor.)
+
+    Why it matters: parameters, gradients and optimizer state are the same for any batch size,
+    but activations grow linearly with it. When training runs out of memory, the batch size is
+    the first knob; for a large model at a large batch, activations dominate everything else.
+
+    TODO: check the arguments, return the formula above as an int.
+
+    APPROACH:
+        1. batch_size: an int >= 1 (not a bool). layer_sizes: at least two sizes, each an
+           int >= 1. ValueError naming the bad value otherwise.
+        2. batch_size * sum(layer_sizes) * np.dtype(dtype).itemsize
+
+    EXAMPLE:
+        >>> activation_memory_bytes(64, [784, 128, 10])
+        236032
+        >>> activation_memory_bytes(128, [784, 128, 10])     # double the batch, double the bytes
+        472064
+
+    HINTS:
+        - list(layer_sizes) lets the caller pass a tuple or a list.
+    """
+    # BEGIN SOLUTION
+    _check_positive_int("activation_memory_bytes", "batch_size", batch_size)
+    sizes = _check_layer_sizes("activation_memory_bytes", layer_sizes)
+    return int(batch_size * sum(sizes) * np.dtype(dtype).itemsize)
+    # END SOLUTION
+
+
+def max_batch_size(memory_bytes: int, layer_sizes, optimizer_name: str = "adam", dtype=np.float32) -> int:
+    """The largest batch whose training fits in `memory_bytes`, for the MLP of `layer_sizes`.
+
+        fixed      = training_memory_bytes(optimizer_name, num_params, dtype)  (module 06:
+                     params + grads + optimizer state, the same for every batch size)
+        per_sample = activation_memory_bytes(1, layer_sizes, dtype)
+        answer     = (memory_bytes - fixed) // per_sample,  or 0 when fixed > memory_bytes
+
+    num_params of the MLP: the sum over consecutive sizes (a, b) of a * b + b (weights, biases).
+
+    Why it matters: this is the calculation behind "CUDA out of memory". The fixed part is paid
+    once; every extra example costs per_sample bytes. With Adam the fixed part is 4x the model,
+    which is why switching from SGD to Adam can force a smaller batch.
+
+    TODO: compute and return the answer above as an int.
+
+    APPROACH:
+        1. memory_bytes: an int >= 0; layer_sizes checked as in activation_memory_bytes.
+        2. num_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        3. fixed and per_sample as above; max(0, (memory_bytes - fixed) // per_sample).
+
+    EXAMPLE:
+        >>> max_batch_size(10_000_000, [784, 128, 10])        # (1e7 - 4 * 101,770 * 4) // 3,688
+        2269
+        >>> max_batch_size(10_000_000, [784, 128, 10], "sgd")  # (1e7 - 2 * 101,770 * 4) // 3,688
+        2490
+
+    HINTS:
+        - training_memory_bytes comes from module 06 (imported at the top of this file).
+    """
+    # BEGIN SOLUTION
+    if isinstance(memory_bytes, bool) or not isinstance(memory_bytes, (int, np.integer)) or memory_bytes < 0:
+        raise ValueError(f"max_batch_size: memory_bytes must be an int >= 0; got {memory_bytes!r}")
+    sizes = _check_layer_sizes("max_batch_size", layer_sizes)
+    num_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    fixed = training_memory_bytes(optimizer_name, num_params, dtype)
+    per_sample = activation_memory_bytes(1, sizes, dtype)
+    return int(max(0, (memory_bytes - fixed) // per_sample))
+    # END SOLUTION
+
