@@ -94,38 +94,53 @@ def bench_tensor() -> list[tuple[str, float, float, float, str]]:
 
 
 MLP_BATCH, MLP_SIZES, MLP_LR = 128, (784, 128, 10), 1e-3
+MLP_SIDES = ("ours", "hand", "torch")
 
 
-def bench_mlp_step() -> list[tuple[str, float, float, float, str]]:
-    """One training step, reference modules vs hand-written NumPy vs PyTorch, interleaved."""
+def _mlp_data():
     import numpy as np
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((MLP_BATCH, MLP_SIZES[0])).astype(np.float32)
+    y = rng.integers(0, MLP_SIZES[-1], MLP_BATCH)
+    return rng, x, y
+
+
+def _mlp_step_ours():
+    """The step with the reference modules 01-06: Sequential(Linear, ReLU, Linear), Adam."""
     from tinytorch.core.activations import ReLU
     from tinytorch.core.layers import Linear, Sequential
     from tinytorch.core.losses import CrossEntropyLoss
     from tinytorch.core.optimizers import Adam
     from tinytorch.core.tensor import Tensor
 
-    rng = np.random.default_rng(0)
+    rng, x, y = _mlp_data()
     n_in, n_hidden, n_out = MLP_SIZES
-    x = rng.standard_normal((MLP_BATCH, n_in)).astype(np.float32)
-    y = rng.integers(0, n_out, MLP_BATCH)
-    rows = np.arange(MLP_BATCH)
-
     model = Sequential(Linear(n_in, n_hidden, rng=rng), ReLU(), Linear(n_hidden, n_out, rng=rng))
-    params = model.parameters()
-    optimizer, loss_fn, xt = Adam(params, lr=MLP_LR), CrossEntropyLoss(), Tensor(x)
+    optimizer, loss_fn, xt = Adam(model.parameters(), lr=MLP_LR), CrossEntropyLoss(), Tensor(x)
 
-    def ours():
+    def step():
         optimizer.zero_grad()
-        loss = loss_fn(model(xt), y)
-        loss.backward()
+        loss_fn(model(xt), y).backward()
         optimizer.step()
+    return step
 
-    weights = [p.data.copy() for p in params]
+
+def _mlp_step_hand():
+    """The same step written out in NumPy: the floor for any NumPy framework."""
+    import numpy as np
+
+    rng, x, y = _mlp_data()
+    n_in, n_hidden, n_out = MLP_SIZES
+    rows = np.arange(MLP_BATCH)
+    weights = [(rng.standard_normal((n_in, n_hidden)) * (2 / n_in) ** 0.5).astype(np.float32),   # He
+               np.zeros(n_hidden, np.float32),
+               (rng.standard_normal((n_hidden, n_out)) * (1 / n_hidden) ** 0.5).astype(np.float32),
+               np.zeros(n_out, np.float32)]
+    assert all(w.dtype == np.float32 for w in weights)
     moments = [[np.zeros_like(w), np.zeros_like(w)] for w in weights]
-    step = [0]
+    count = [0]
 
-    def hand():                                   # the same step, written out in NumPy
+    def step():
         w1, b1, w2, b2 = weights
         h = x @ w1 + b1                                            # (B, 128)
         a = np.maximum(h, 0)
@@ -136,49 +151,74 @@ def bench_mlp_step() -> list[tuple[str, float, float, float, str]]:
         dz = p
         dz[rows, y] -= 1
         dz /= MLP_BATCH
-        da = dz @ w2.T
-        dh = da * (h > 0)
+        dh = (dz @ w2.T) * (h > 0)
         grads = (x.T @ dh, dh.sum(axis=0), a.T @ dz, dz.sum(axis=0))
-        step[0] += 1
-        t = step[0]
+        count[0] += 1
+        t = count[0]
         for w, g, mv in zip(weights, grads, moments):
             mv[0] = 0.9 * mv[0] + 0.1 * g
             mv[1] = 0.999 * mv[1] + 0.001 * (g * g)
             w -= MLP_LR * (mv[0] / (1 - 0.9 ** t)) / (np.sqrt(mv[1] / (1 - 0.999 ** t)) + 1e-8)
+    return step
 
-    sides = {"ours": ours, "hand": hand}
+
+def _mlp_step_torch():
+    import torch
+
+    _, x, y = _mlp_data()
+    n_in, n_hidden, n_out = MLP_SIZES
+    model = torch.nn.Sequential(torch.nn.Linear(n_in, n_hidden), torch.nn.ReLU(), torch.nn.Linear(n_hidden, n_out))
+    optimizer = torch.optim.Adam(model.parameters(), lr=MLP_LR)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(tx), ty).backward()
+        optimizer.step()
+    return step
+
+
+def mlp_worker(side: str) -> None:
+    """Time one side in this process and print microseconds per step (make bench runs this)."""
+    step = {"ours": _mlp_step_ours, "hand": _mlp_step_hand, "torch": _mlp_step_torch}[side]()
+    for _ in range(20):
+        step()                                                      # warm up
+    print(f"{_median_us(step, 100):.3f}")
+
+
+def bench_mlp_step() -> list[tuple[str, float, float, float, str]]:
+    """One training step: reference vs hand-written NumPy vs PyTorch, each in its own process.
+
+    Separate processes, alternated round by round: importing torch beside NumPy changes how
+    NumPy's BLAS threads behave, so the sides must not share an interpreter. Every side runs
+    on one thread (BLAS and PyTorch alike): at this size two threads gain little and make the
+    numbers swing with whatever else the machine runs.
+    """
     try:
-        import torch
-        torch_model = torch.nn.Sequential(torch.nn.Linear(n_in, n_hidden), torch.nn.ReLU(),
-                                          torch.nn.Linear(n_hidden, n_out))
-        torch_opt = torch.optim.Adam(torch_model.parameters(), lr=MLP_LR)
-        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-
-        def torch_step():
-            torch_opt.zero_grad()
-            torch.nn.functional.cross_entropy(torch_model(tx), ty).backward()
-            torch_opt.step()
-        sides["torch"] = torch_step
+        import importlib.util
+        sides = MLP_SIDES if importlib.util.find_spec("torch") else MLP_SIDES[:2]
     except ImportError:
-        pass
-    for fn in sides.values():
-        fn()                                                        # warm up
-    times = {name: [] for name in sides}
-    for _ in range(3):                                              # interleaved rounds
-        for name, fn in sides.items():
-            times[name].append(_median_us(fn, 100))
-    best = {name: min(t) for name, t in times.items()}
-    rows_out = [("MLP step 784-128-10, batch 128", best["ours"], best["hand"],
-                 best["ours"] / best["hand"], "<= 1.3x (baseline: hand-written NumPy)")]
+        sides = MLP_SIDES[:2]
+    env = {**os.environ, "TINYTORCH_SOURCE": "solutions",
+           **{name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
+    times = {side: [] for side in sides}
+    for _ in range(3):
+        for side in sides:
+            out = subprocess.run([sys.executable, __file__, "--mlp-worker", side], env=env, cwd=REPO,
+                                 check=True, capture_output=True, text=True).stdout
+            times[side].append(float(out.split()[-1]))
+    best = {side: min(t) for side, t in times.items()}
+    rows = [("MLP step 784-128-10, batch 128, 1 thread", best["ours"], best["hand"], best["ours"] / best["hand"],
+             "<= 1.3x (baseline: hand-written NumPy)")]
     if "torch" in best:
-        rows_out.append(("  same step in PyTorch", best["torch"], best["hand"],
-                         best["torch"] / best["hand"], "for scale (baseline: hand-written NumPy)"))
-        rows_out.append(("  ours vs PyTorch", best["ours"], best["torch"], best["ours"] / best["torch"],
-                         "for scale (baseline: PyTorch)"))
+        rows += [("  same step in PyTorch", best["torch"], best["hand"], best["torch"] / best["hand"],
+                  "for scale (baseline: hand-written NumPy)"),
+                 ("  ours vs PyTorch", best["ours"], best["torch"], best["ours"] / best["torch"],
+                  "for scale (baseline: PyTorch)")]
     else:
-        rows_out.append(("  PyTorch not installed: skipped", 0.0, 0.0, float("nan"),
-                         "pip install torch==2.13.0 to compare"))
-    return rows_out
+        rows.append(("  PyTorch: not installed, skipped", float("nan"), float("nan"), float("nan"),
+                     "pip install torch==2.13.0 to compare"))
+    return rows
 
 
 def main() -> int:
@@ -195,4 +235,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--mlp-worker":
+        mlp_worker(sys.argv[2])
+        sys.exit(0)
     sys.exit(main())

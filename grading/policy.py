@@ -12,8 +12,8 @@ themselves use. They are a deny-list over a dynamic language, so they are the ma
 not a proof: the grading process also runs with a runtime guard (see child.py) and the
 results it returns are checked (see run.py).
 
-Everything a TA or a student needs to know is in `RULES` below; README.md carries the same
-text (`rules_markdown()`, kept in agreement by a test).
+The constants below are the rules; `rules_markdown()` states them for students in README.md
+(a test keeps the two in agreement).
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ STANDARD_MODULES = frozenset({
     "re", "statistics", "string", "struct", "sys", "textwrap", "time", "typing", "unicodedata",
     "warnings", "zlib",
 })
-# The course's own helper modules (trusted code; module 08 reads its data sets through this one).
-COURSE_HELPERS = frozenset({"tinytorch.datasets"})
+# The course's own helper modules and the names student code may take from them (module 08 finds
+# its data sets through `fetch`). Only these names: the helper also holds finished readers that
+# would do module 08's work, so `import tinytorch.datasets` and other names are refused.
+COURSE_HELPERS = {"tinytorch.datasets": frozenset({"fetch", "unpickle_cifar_batch", "DataError"})}
 # Parts of numpy that reach compilers, C pointers or the test machinery.
 NUMPY_REFUSED = frozenset({"_pytesttester", "ctypeslib", "distutils", "f2py", "test", "testing"})
 
@@ -74,7 +76,7 @@ _MODULE_NAMES = {
 MODULE_ATTRIBUTES = frozenset(_MODULE_NAMES | {"_" + n for n in _MODULE_NAMES} | {
     "_bootstrap", "_bootstrap_external", "_frozen_importlib", "_imp", "_posixsubprocess", "_thread",
 })
-_REFUSED_WORD = re.compile(r"\b(" + "|".join(sorted(REFUSED_ATTRIBUTES | {"__import__"})) + r")\b")
+_REFUSED_WORD = re.compile(r"\b(" + "|".join(sorted(REFUSED_ATTRIBUTES)) + r")\b")
 # A module is allowed to read os.environ (os.environ.get(...), os.environ["X"], "X" in os.environ).
 _ENVIRON_READS = {"get"}
 
@@ -155,8 +157,10 @@ class _Checker(ast.NodeVisitor):
 
     def _module_allowed(self, name: str) -> tuple[bool, str]:
         top = name.split(".")[0]
-        if name in COURSE_HELPERS or any(name == e or name.startswith(e + ".") for e in self.extra):
+        if any(name == e or name.startswith(e + ".") for e in self.extra):
             return True, ""
+        if name in COURSE_HELPERS:
+            return False, f"take only {', '.join(sorted(COURSE_HELPERS[name]))} from it, with 'from {name} import ...'"
         if top == self.package:
             if name in self.courses:
                 return True, ""
@@ -185,6 +189,11 @@ class _Checker(ast.NodeVisitor):
                 self.refuse(node, f"'from {base} import *'", "import the names you use")
                 continue
             checked = full if full in self.courses or full in self.later else base   # from tinytorch.core import tensor
+            if base in COURSE_HELPERS:
+                if alias.name not in COURSE_HELPERS[base]:
+                    self.refuse(node, f"import of '{full}'",
+                                f"from {base}, course code may take only {', '.join(sorted(COURSE_HELPERS[base]))}")
+                continue
             ok, hint = self._module_allowed(checked)
             if not ok:
                 self.refuse(node, f"import of '{checked}'", hint)
@@ -289,7 +298,8 @@ def rules_markdown() -> str:
         "",
         f"- **Imports**: `numpy`; the standard modules {code(STANDARD_MODULES - {'__future__'})};",
         "  the course modules your module builds on (its `requires` in `course.toml`, e.g.",
-        f"  `tinytorch.core.tensor`) and {code(COURSE_HELPERS)}; and what the module's `allow_imports`",
+        f"  `tinytorch.core.tensor`); {code(f'{m}.{n}' for m, names in COURSE_HELPERS.items() for n in names)};",
+        "  and what the module's `allow_imports`",
         "  in `course.toml` adds (e.g. matplotlib for plots).",
         f"- **`os` and `sys`** only through {code(f'os.{n}' for n in OS_NAMES - {'environ'})}, reading",
         f"  `os.environ`, and {code(f'sys.{n}' for n in SYS_NAMES)}.",

@@ -177,3 +177,13 @@ def test_a_file_that_does_not_parse_is_left_to_the_run():
 def test_readme_states_the_rules_of_policy_py():
     readme = (COURSE.root / "README.md").read_text(encoding="utf-8")
     assert rules_markdown() in readme, "README.md's 'What your code may use' differs from grading/policy.py"
+
+
+def test_course_helpers_give_only_their_named_functions():
+    """Module 08 may find files with tinytorch.datasets.fetch, never use its finished readers."""
+    m08 = COURSE.module("08")
+    assert refused("from tinytorch.datasets import fetch, unpickle_cifar_batch, DataError\n", m08) == []
+    for source in ("from tinytorch.datasets import read_idx\n", "import tinytorch.datasets\n",
+                   "import tinytorch.datasets as data\n", "from tinytorch.datasets import load_mnist as fetch\n"):
+        problems = refused(source, m08)
+        assert problems and "tinytorch.datasets" in problems[0], (source, problems)
