@@ -485,10 +485,10 @@ def unpickle_cifar_batch(path: str | Path):
 def read_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """One CIFAR-10 python batch: images uint8 (N, 3, 32, 32) (channels R, G, B) and labels int64 (N,)."""
     path = Path(path)
-    batch = unpickle_cifar_batch(path)
-    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+    loaded = unpickle_cifar_batch(path)
+    if not isinstance(loaded, dict) or b"data" not in loaded or b"labels" not in loaded:
         raise ValueError(f"{path}: not a CIFAR-10 batch (expected a dict with b'data' and b'labels')")
-    data, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"], dtype=np.int64)
+    data, labels = np.asarray(loaded[b"data"]), np.asarray(loaded[b"labels"], dtype=np.int64)
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or data.shape[0] != len(labels):
         raise ValueError(f"{path}: b'data' is {data.dtype} {data.shape} for {len(labels)} labels; "
                          "expected uint8 (N, 3072)")
