@@ -325,8 +325,9 @@ class Adam(Optimizer):
         APPROACH:
             1. If self.m[i] is None: self.m[i] = zeros like p.data; the same for self.v[i].
             2. self.steps[i] += 1; t = self.steps[i]; beta1, beta2 = self.betas
-            3. m = beta1 * m + (1 - beta1) * g; v = beta2 * v + (1 - beta2) * g * g
-               (store both back in self.m[i], self.v[i])
+            3. Update the moments in place (no new arrays: see HINTS):
+                   m *= beta1; m += (1 - beta1) * g          # m = beta1 m + (1 - beta1) g
+                   v *= beta2; v += (1 - beta2) * (g * g)
             4. m_hat = m / (1 - beta1 ** t); v_hat = v / (1 - beta2 ** t)
             5. p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
@@ -339,6 +340,12 @@ class Adam(Optimizer):
             - np.zeros_like(p.data) has p's shape and dtype: float32 state for float32 weights.
             - The step count is per parameter: one that had no gradient for a while has taken
               fewer steps, and its bias correction must say so.
+            - Why in place: every `a * b` allocates a new array of the parameter's size. For a
+              (784, 128) weight that is 400 KB per temporary, and ten of them per step cost
+              more than the arithmetic (the memory has to be mapped and zeroed each time).
+              The bias corrections are scalars, so fold them into the step size:
+              lr * m_hat / (sqrt(v_hat) + eps) = (lr / c1) * m / (sqrt(v) / sqrt(c2) + eps)
+              with c1 = 1 - beta1 ** t and c2 = 1 - beta2 ** t.
         """
         raise NotImplementedError("Module 06 (optimizers): write Adam._adam_update (see its docstring)")
 

@@ -382,8 +382,9 @@ class Adam(Optimizer):
         APPROACH:
             1. If self.m[i] is None: self.m[i] = zeros like p.data; the same for self.v[i].
             2. self.steps[i] += 1; t = self.steps[i]; beta1, beta2 = self.betas
-            3. m = beta1 * m + (1 - beta1) * g; v = beta2 * v + (1 - beta2) * g * g
-               (store both back in self.m[i], self.v[i])
+            3. Update the moments in place (no new arrays: see HINTS):
+                   m *= beta1; m += (1 - beta1) * g          # m = beta1 m + (1 - beta1) g
+                   v *= beta2; v += (1 - beta2) * (g * g)
             4. m_hat = m / (1 - beta1 ** t); v_hat = v / (1 - beta2 ** t)
             5. p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
@@ -396,6 +397,12 @@ class Adam(Optimizer):
             - np.zeros_like(p.data) has p's shape and dtype: float32 state for float32 weights.
             - The step count is per parameter: one that had no gradient for a while has taken
               fewer steps, and its bias correction must say so.
+            - Why in place: every `a * b` allocates a new array of the parameter's size. For a
+              (784, 128) weight that is 400 KB per temporary, and ten of them per step cost
+              more than the arithmetic (the memory has to be mapped and zeroed each time).
+              The bias corrections are scalars, so fold them into the step size:
+              lr * m_hat / (sqrt(v_hat) + eps) = (lr / c1) * m / (sqrt(v) / sqrt(c2) + eps)
+              with c1 = 1 - beta1 ** t and c2 = 1 - beta2 ** t.
         """
         # BEGIN SOLUTION
         if self.m[i] is None:
@@ -404,11 +411,17 @@ class Adam(Optimizer):
         self.steps[i] += 1
         t = self.steps[i]
         beta1, beta2 = self.betas
-        m = self.m[i] = beta1 * self.m[i] + (1.0 - beta1) * g
-        v = self.v[i] = beta2 * self.v[i] + (1.0 - beta2) * (g * g)
-        m_hat = m / (1.0 - beta1 ** t)
-        v_hat = v / (1.0 - beta2 ** t)
-        p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        m, v = self.m[i], self.v[i]
+        m *= beta1
+        m += (1.0 - beta1) * g                                         # beta1 m + (1 - beta1) g
+        v *= beta2
+        v += (1.0 - beta2) * (g * g)                                   # beta2 v + (1 - beta2) g^2
+        denom = np.sqrt(v)
+        denom /= math.sqrt(1.0 - beta2 ** t)                           # sqrt(v_hat)
+        denom += self.eps
+        step = m / denom
+        step *= self.lr / (1.0 - beta1 ** t)                           # lr * m_hat / (...)
+        p.data -= step
         # END SOLUTION
 
     def step(self) -> None:
