@@ -41,15 +41,20 @@ def test_stubs_score_zero_and_are_not_started(stub_report):
     assert stub_report.milestones[0].missing == ["01", "02", "03", "04"]
 
 
-def test_partial_student_scores_exactly_the_finished_modules(tmp_path):
-    report = grade_folder(build_submission(tmp_path, keep={"01", "02"}))
+@pytest.mark.parametrize("finished", [("01", "02"), ("01", "02", "03", "04", "05")],
+                         ids=["finished-01-02", "finished-01-05"])
+def test_partial_student_scores_exactly_the_finished_modules(tmp_path, finished):
+    report = grade_folder(build_submission(tmp_path, keep=set(finished)))
     modules = by_id(report)
-    for mid in ("01", "02"):
-        assert modules[mid].status == "passed" and modules[mid].score == COURSE.module(mid).points
-    for mid in ("03", "04"):
-        assert modules[mid].score == 0 and modules[mid].status == "not_started"
-    assert report.score == COURSE.module("01").points + COURSE.module("02").points
-    assert not report.milestones[0].unlocked and report.milestones[0].missing == ["03", "04"]
+    for m in COURSE.modules:
+        if m.id in finished:
+            assert modules[m.id].status == "passed" and modules[m.id].score == m.points, m.id
+        else:
+            assert (modules[m.id].score, modules[m.id].status) == (0, "not_started"), m.id
+    assert report.score == sum(COURSE.module(mid).points for mid in finished)
+    for ms in report.milestones:
+        missing = [mid for mid in ms.requires if mid not in finished]
+        assert (ms.unlocked, ms.missing) == (not missing, missing), ms.id
 
 
 BROKEN_LINE = {}
