@@ -17,6 +17,7 @@ HIDDEN ?=
 OUT ?=
 FORCE ?=
 QUICK ?=
+CNN ?=
 D ?= all
 
 # STUDENT=x grades submissions/x; STUDENT=path/to/repo grades that folder.
@@ -95,8 +96,11 @@ hidden-bundle: $(STAMP) ## write the hidden tests for the instructor's private r
 	@test -n "$(OUT)" || { echo "usage: make hidden-bundle OUT=dir [FORCE=1]"; exit 2; }
 	$(PY) -m grading hidden-bundle $(OUT) $(if $(filter 1,$(FORCE)),--force,)
 
-bench: $(STAMP) ## performance ratios, measured side by side in one run
+bench: $(STAMP) ## performance ratios, measured side by side in one run (CNN=1: also milestone 3 vs PyTorch)
 	$(PY) benchmarks/run.py
+	@if $(PY) -c "import torch" 2>/dev/null; then \
+		$(PY) benchmarks/cnn_vs_torch.py $(if $(filter 1,$(CNN)),,--micro-only); \
+	else echo "conv/pool vs PyTorch: skipped (PyTorch is not installed; pip install torch==2.13.0)"; fi
 
 clean: ## remove reports and caches (keeps .venv)
 	rm -rf reports build .pytest_cache

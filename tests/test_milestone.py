@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import pickle
 import struct
 import subprocess
 import sys
@@ -106,3 +107,64 @@ def test_milestone_2_trains_the_mlp_with_the_reference_on_a_tiny_mnist(tmp_path)
     assert (out / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "mlp_best.npz").is_file() and (out / "baseline_best.npz").is_file()
     assert (out / "report.md").read_text().startswith("# Milestone 2: MLP on MNIST")
+
+
+def _tiny_cifar(root, per_file=96, n_test=200, seed=0):
+    """CIFAR-10's python batches (pickled dicts: b"data" uint8 (N, 3072), b"labels"), under
+    root/cifar10/cifar-10-batches-py/, holding made-up photographs: each class a colour of its
+    own in a band across the middle (so crops and flips keep it), on noise."""
+    rng = np.random.default_rng(seed)
+    colours = rng.uniform(0, 255, (10, 3, 1, 1))
+    folder = root / "cifar10" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for name in names:
+        n = n_test if name == "test_batch" else per_file
+        labels = rng.integers(0, 10, n)
+        images = rng.uniform(0, 255, (n, 3, 32, 32))
+        images[:, :, 8:24, :] = 0.8 * colours[labels] + rng.uniform(0, 50, (n, 3, 16, 32))
+        batch = {b"batch_label": name.encode(), b"labels": [int(v) for v in labels],
+                 b"data": np.clip(images, 0, 255).astype(np.uint8).reshape(n, 3072),
+                 b"filenames": [b"made_up.png"] * n}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=4))
+    (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": [b"class"] * 10}, protocol=4))
+    return root
+
+
+def test_milestone_3_is_locked_until_modules_01_to_09_pass(tmp_path):
+    build_submission(tmp_path, keep={"01", "02", "03", "04", "05", "06", "07", "08"})
+    proc = _milestone("--quick", "--out", str(tmp_path / "out"), number="3", TINYTORCH_ROOT=str(tmp_path))
+    assert proc.returncode != 0
+    assert "locked" in proc.stderr and "09: not_started" in proc.stderr
+    assert "08:" not in proc.stderr.split("locked", 1)[1]
+    assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_milestone_3_trains_the_cnn_with_the_reference_on_a_tiny_cifar(tmp_path):
+    out = tmp_path / "out"
+    data = _tiny_cifar(tmp_path / "data")
+    proc = _milestone("--quick", "--out", str(out), "--data-dir", str(data), number="3", TINYTORCH_SOURCE="solutions")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["passed"] is True and metrics["forced"] is False and metrics["quick"] is True
+    assert 0.2 <= metrics["target"] <= metrics["accuracy"]              # well above chance (10%)
+    assert metrics["criteria_target"] == COURSE.milestone("3").criteria["accuracy"]
+    assert metrics["data"]["n_train"] + metrics["data"]["n_val"] == 5 * 96 and metrics["data"]["n_test"] == 200
+    conv = 3 * 32 * 9 + 32 * 64 * 9 + 64 * 128 * 9                     # no conv bias: BatchNorm follows
+    assert metrics["cnn"]["params"] == conv + 2 * (32 + 64 + 128) + 2048 * 10 + 10
+    assert metrics["mlp"]["params"] == 3072 * 256 + 256 + 256 * 10 + 10
+    cnn = metrics["cnn"]
+    assert len(cnn["test_accuracy_per_epoch"]) == len(cnn["train_seconds_per_epoch_cumulative"]) == cnn["epochs_run"]
+    assert cnn["test_accuracy_per_epoch"][cnn["best_epoch"] - 1] == cnn["test_accuracy"]   # BN statistics restored too
+    layers = metrics["systems"]["layers"]
+    assert [r["kind"] for r in layers].count("Conv2d") == 3 and layers[-1]["kind"] == "Linear"
+    assert all(r["forward_ms"] > 0 and r["backward_ms"] > 0 for r in layers if r["kind"] in ("Conv2d", "Linear"))
+    assert layers[0]["flops"] == 2 * 64 * 32 * 32 * 32 * 27 and layers[0]["im2col_bytes"] == 27 * 64 * 32 * 32 * 4
+    split = metrics["systems"]["split"]
+    assert sum(part["fraction_of_time"] for name, part in split.items() if "of which" not in name) == pytest.approx(1, abs=1e-3)
+    for png in ("training_curves.png", "filters.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with np.load(out / "cnn_best_bn.npz") as bn:
+        assert sorted(bn.files)[:2] == ["bn0_running_mean", "bn0_running_var"] and len(bn.files) == 6
+    assert (out / "cnn_best.npz").is_file() and (out / "mlp_best.npz").is_file()
+    assert (out / "report.md").read_text().startswith("# Milestone 3: CNN on CIFAR-10")

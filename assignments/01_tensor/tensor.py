@@ -519,7 +519,8 @@ class Tensor:
             [1.0, 1.0]
 
         HINTS:
-            - `np.issubdtype(arr.dtype, np.floating)` is True for float16/32/64.
+            - `arr.dtype.kind == "f"` is True for float16/32/64 (and cheaper than
+              `np.issubdtype(arr.dtype, np.floating)`, which says the same).
             - `isinstance(data, (np.ndarray, np.generic))` tells NumPy data from Python data;
               a Python float would otherwise become float64.
         """
@@ -1034,9 +1035,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """The same values, cut from the graph: a Tensor that shares `.data` and requires no grad (given)."""
-        out = Tensor.__new__(Tensor)
-        out.data, out.requires_grad, out.grad = self.data, False, None
-        return out
+        return _wrap(self.data)
 
 
 def _topological_order(root: Tensor) -> list:
@@ -1079,9 +1078,20 @@ def _as_tensor(value, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     is_python_number = isinstance(value, (bool, int, float)) and not isinstance(value, np.generic)
-    if is_python_number and like is not None and np.issubdtype(like.dtype, np.floating):
+    if is_python_number and like is not None and like.dtype.kind == "f":
         return Tensor(value, dtype=like.dtype)
     return Tensor(value)
+
+
+def _wrap(array: np.ndarray) -> Tensor:
+    """A Tensor around `array` itself, without the constructor's copy (given).
+
+    For arrays that nobody else holds (a gradient just computed) or that are meant to be shared
+    (`detach`). Everything else goes through `Tensor(...)`, which copies.
+    """
+    out = Tensor.__new__(Tensor)
+    out.data, out.requires_grad, out.grad = array, False, None
+    return out
 
 
 def _index_key(key):

@@ -614,7 +614,8 @@ class Tensor:
             [1.0, 1.0]
 
         HINTS:
-            - `np.issubdtype(arr.dtype, np.floating)` is True for float16/32/64.
+            - `arr.dtype.kind == "f"` is True for float16/32/64 (and cheaper than
+              `np.issubdtype(arr.dtype, np.floating)`, which says the same).
             - `isinstance(data, (np.ndarray, np.generic))` tells NumPy data from Python data;
               a Python float would otherwise become float64.
         """
@@ -623,7 +624,7 @@ class Tensor:
             data = data.data
         if dtype is None:
             is_numpy = isinstance(data, (np.ndarray, np.generic))
-            if is_numpy and np.issubdtype(np.asarray(data).dtype, np.floating):
+            if is_numpy and np.asarray(data).dtype.kind == "f":
                 dtype = np.asarray(data).dtype
             else:
                 dtype = DEFAULT_DTYPE
@@ -891,18 +892,20 @@ class Tensor:
         # BEGIN SOLUTION
         other = _as_tensor(other, like=self)
         a, b = self.shape, other.shape
-        where = f"matmul: Tensor of shape {a} @ {b}"
+        where = "matmul: Tensor of shape {} @ {}"               # formatted only on error
         if self.ndim == 0 or other.ndim == 0:
-            raise ValueError(f"{where}: both operands need at least 1 dimension (got a 0-d Tensor)")
+            raise ValueError(f"{where.format(a, b)}: both operands need at least 1 dimension "
+                             f"(got a 0-d Tensor)")
         k_left = a[-1]
         k_right = b[0] if other.ndim == 1 else b[-2]
         if k_left != k_right:
-            raise ValueError(f"{where}: inner dimensions {k_left} and {k_right} differ")
+            raise ValueError(f"{where.format(a, b)}: inner dimensions {k_left} and {k_right} differ")
         try:
-            np.broadcast_shapes(a[:-2], b[:-2])  # batch dims, e.g. (B, H) of (B, H, T, D)
+            if len(a) > 2 or len(b) > 2:
+                np.broadcast_shapes(a[:-2], b[:-2])  # batch dims, e.g. (B, H) of (B, H, T, D)
         except ValueError:
             raise ValueError(
-                f"{where}: batch dimensions {a[:-2]} and {b[:-2]} do not broadcast"
+                f"{where.format(a, b)}: batch dimensions {a[:-2]} and {b[:-2]} do not broadcast"
             ) from None
         return Tensor(np.matmul(self.data, other.data))
         # END SOLUTION
@@ -1279,11 +1282,12 @@ class Tensor:
                                    f"has shape {self.shape}: pass gradient= of that shape")
             seed = np.ones(self.shape, dtype=self.dtype)
         else:
-            seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
+            seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if seed.shape != self.shape:
                 raise ValueError(f"backward(gradient=...): gradient has shape {seed.shape}, "
                                  f"the Tensor has shape {self.shape}")
         grads = {id(self): seed}
+        stored = set()                 # ids of arrays already handed to a leaf's .grad
         for node in reversed(_topological_order(self)):
             grad = grads.pop(id(node), None)
             if grad is None:
@@ -1291,7 +1295,13 @@ class Tensor:
             if node._grad_fn is None:
                 if node.requires_grad:
                     grad = np.asarray(grad, dtype=node.dtype)
-                    node.grad = Tensor(grad if node.grad is None else node.grad.data + grad)
+                    if node.grad is not None:
+                        node.grad = _wrap(node.grad.data + grad)
+                    elif grad.base is None and grad.flags.writeable and id(grad) not in stored:
+                        node.grad = _wrap(grad)        # a fresh array nobody else holds: no copy
+                    else:
+                        node.grad = Tensor(grad)       # a view, or shared with another leaf: copy
+                    stored.add(id(node.grad.data))
                 continue
             for parent, g in zip(node._grad_fn.inputs, node._grad_fn.backward(grad)):
                 if g is None or not parent.requires_grad:
@@ -1304,9 +1314,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """The same values, cut from the graph: a Tensor that shares `.data` and requires no grad (given)."""
-        out = Tensor.__new__(Tensor)
-        out.data, out.requires_grad, out.grad = self.data, False, None
-        return out
+        return _wrap(self.data)
 
 
 def _topological_order(root: Tensor) -> list:
@@ -1364,9 +1372,20 @@ def _as_tensor(value, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     is_python_number = isinstance(value, (bool, int, float)) and not isinstance(value, np.generic)
-    if is_python_number and like is not None and np.issubdtype(like.dtype, np.floating):
+    if is_python_number and like is not None and like.dtype.kind == "f":
         return Tensor(value, dtype=like.dtype)
     return Tensor(value)
+
+
+def _wrap(array: np.ndarray) -> Tensor:
+    """A Tensor around `array` itself, without the constructor's copy (given).
+
+    For arrays that nobody else holds (a gradient just computed) or that are meant to be shared
+    (`detach`). Everything else goes through `Tensor(...)`, which copies.
+    """
+    out = Tensor.__new__(Tensor)
+    out.data, out.requires_grad, out.grad = array, False, None
+    return out
 
 
 def _index_key(key):
