@@ -20,9 +20,9 @@ import shutil
 from pathlib import Path
 
 from grading.plan import PLAN_FILE
-from grading.template import IGNORE, TemplateError, prepare_output, require_files, split_plan
+from grading.template import IGNORE, prepare_output, require_files, run_builder, split_plan
 from grading.workflow import HIDDEN_REPO_VAR, HIDDEN_TOKEN_SECRET
-from tinytorch.manifest import Course, load_course
+from tinytorch.manifest import Course
 
 README = f"""\
 # Hidden tests of the {{name}} course
@@ -62,16 +62,9 @@ def build_bundle(course: Course, out: Path, force: bool = False) -> Path:
 
 
 def cmd_bundle(args) -> int:
-    course = load_course()
-    try:
-        out = build_bundle(course, Path(args.out), force=args.force)
-    except TemplateError as exc:
-        print(f"error: {exc}", flush=True)
-        return 2
-    print(f"wrote the hidden tests of {len(course.modules)} modules to {out}\n"
-          "Next: commit and push it to the private repository named by the Classroom organisation "
-          f"variable {HIDDEN_REPO_VAR} (README, 'Instructors').")
-    return 0
+    return run_builder(args, build_bundle, "wrote the hidden tests of {modules} modules to {out}\nNext: commit and "
+                       "push it to the private repository named by the Classroom organisation variable "
+                       f"{HIDDEN_REPO_VAR} (README, 'Instructors').")
 
 
 def add_parser(sub) -> None:

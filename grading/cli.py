@@ -84,19 +84,28 @@ def cmd_status(args) -> int:
     return 0
 
 
-def cmd_stubs(args) -> int:
-    course = load_course()
-    if args.check:
-        stale = check_stubs(course)
+def write_or_check(course, check: bool, what: str, target: str, stale_fn, write_fn) -> int:
+    """The shape of every "generated files" command: --check lists what is stale, else write."""
+    if check:
+        stale = stale_fn(course)
         if stale:
-            print("These student files differ from what `make stubs` writes:\n  " + "\n  ".join(stale)
-                  + "\nRun `make stubs` and commit the result.", file=sys.stderr)
+            print(f"These {what} differ from what `make {target}` writes:\n  " + "\n  ".join(stale)
+                  + f"\nRun `make {target}` and commit the result.", file=sys.stderr)
             return 1
-        print(f"stubs up to date ({len(course.modules)} modules)")
+        print(f"{what} up to date ({len(course.modules)} modules)")
         return 0
-    changed = write_stubs(course)
-    print("\n".join(f"wrote {p.relative_to(course.root)}" for p in changed) or "stubs already up to date")
+    changed = write_fn(course)
+    print("\n".join(f"wrote {p.relative_to(course.root)}" for p in changed) or f"{what} already up to date")
     return 0
+
+
+def cmd_stubs(args) -> int:
+    return write_or_check(load_course(), args.check, "stubs", "stubs", check_stubs, write_stubs)
+
+
+def cmd_workflow(args) -> int:
+    return write_or_check(load_course(), args.check, "workflows", "workflow",
+                          workflow.check_workflows, workflow.write_workflows)
 
 
 def cmd_milestone(args) -> int:
@@ -151,7 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--data-dir")
     m.set_defaults(func=cmd_milestone)
 
-    for tool in (classroom, workflow, template, bundle):      # GitHub Classroom: each adds its command
+    w = sub.add_parser("workflow", help="write .github/workflows/ from course.toml (or --check them)")
+    w.add_argument("--check", action="store_true")
+    w.set_defaults(func=cmd_workflow)
+
+    for tool in (classroom, template, bundle):                # GitHub Classroom: each adds its command
         tool.add_parser(sub)
     return parser
 

@@ -172,16 +172,21 @@ def build_template(course: Course, out: Path, force: bool = False) -> Path:
     return out
 
 
-def cmd_template(args) -> int:
+def run_builder(args, build, done: str) -> int:
+    """Run `build(course, OUT, force)` for a command; a missing file or a non-empty OUT exits 2."""
     course = load_course()
     try:
-        out = build_template(course, Path(args.out), force=args.force)
+        out = build(course, Path(args.out), force=args.force)
     except TemplateError as exc:
         print(f"error: {exc}", flush=True)
         return 2
-    print(f"wrote the student template to {out}\n"
-          "Next: push it to the template repository of your GitHub Classroom assignment (README, 'Instructors').")
+    print(done.format(out=out, modules=len(course.modules)))
     return 0
+
+
+def cmd_template(args) -> int:
+    return run_builder(args, build_template, "wrote the student template to {out}\nNext: push it to the "
+                       "template repository of your GitHub Classroom assignment (README, 'Instructors').")
 
 
 def add_parser(sub) -> None:

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinytorch.manifest import Course, load_course
+from tinytorch.manifest import Course
 
 # Actions: the newest major of each, all on the node24 runtime (actionlint flags node20 ones,
 # which GitHub retires). Checked with actionlint's own table of popular actions.
@@ -319,24 +319,3 @@ def check_workflows(course: Course, root: Path | None = None) -> list[str]:
     root = Path(root or course.root)
     return [str(relative) for relative, text in workflow_files(course).items()
             if not (root / relative).is_file() or (root / relative).read_text(encoding="utf-8") != text]
-
-
-def cmd_workflow(args) -> int:
-    course = load_course()
-    if args.check:
-        stale = check_workflows(course)
-        if stale:
-            print("These workflows differ from what `make workflow` writes:\n  " + "\n  ".join(stale)
-                  + "\nRun `make workflow` and commit the result.", flush=True)
-            return 1
-        print("workflows up to date")
-        return 0
-    changed = write_workflows(course)
-    print("\n".join(f"wrote {p.relative_to(course.root)}" for p in changed) or "workflows already up to date")
-    return 0
-
-
-def add_parser(sub) -> None:
-    p = sub.add_parser("workflow", help="write .github/workflows/ from course.toml (or --check them)")
-    p.add_argument("--check", action="store_true")
-    p.set_defaults(func=cmd_workflow)

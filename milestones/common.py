@@ -21,6 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:          # run as a script: make `grading` and `milestones` importable
     sys.path.insert(0, str(REPO))
 
+import numpy as np  # noqa: E402
+
 from tinytorch.manifest import load_course  # noqa: E402
 
 
@@ -45,6 +47,26 @@ class Outcome:
     @property
     def passed(self) -> bool:
         return all(self.checks.values())
+
+
+def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator):
+    """(train_idx, val_idx): `fraction` of each class's indices held out, chosen at random.
+
+    Per class, so that validation has every class in its share even when a file is sorted by
+    class (the local 5,000-image MNIST subset is: 500 zeros, then 500 ones, ...).
+    """
+    train, val = [], []
+    for cls in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == cls))
+        n_val = int(round(fraction * len(idx)))
+        val.append(idx[:n_val])
+        train.append(idx[n_val:])
+    return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(val))
+
+
+def count_params(model) -> int:
+    """Number of trainable numbers in `model` (the sizes of its parameters)."""
+    return int(sum(p.data.size for p in model.parameters()))
 
 
 def _parse(milestone, argv):

@@ -51,7 +51,7 @@ matplotlib.use("Agg")                                           # files only, ne
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from milestones.common import Context, Outcome, main  # noqa: E402
+from milestones.common import Context, Outcome, count_params, main, stratified_split  # noqa: E402
 from tinytorch.datasets import load_mnist  # noqa: E402
 from tinytorch.core.activations import ReLU  # noqa: E402
 from tinytorch.core.layers import Dropout, Linear, Sequential  # noqa: E402
@@ -91,21 +91,6 @@ DTYPE = np.float32         # of the images fed to the model (and of every parame
 # ---------------------------------------------------------------------------------------------
 # Data: MNIST, split, deskewed, flattened, standardised
 # ---------------------------------------------------------------------------------------------
-
-
-def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator):
-    """(train_idx, val_idx): `fraction` of each class's indices held out, chosen at random.
-
-    Per class, so that validation has every digit in its share even when the file is sorted
-    by class (the 5,000-image subset is: 500 zeros, then 500 ones, ...).
-    """
-    train, val = [], []
-    for cls in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == cls))
-        n_val = int(round(fraction * len(idx)))
-        val.append(idx[:n_val])
-        train.append(idx[n_val:])
-    return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(val))
 
 
 def deskew(images: np.ndarray, chunk: int = 4096) -> np.ndarray:
@@ -209,10 +194,6 @@ def build_mlp(rng: np.random.Generator) -> Sequential:
 def build_baseline(rng: np.random.Generator) -> Sequential:
     """784 -> 10: softmax regression, one linear template per digit."""
     return Sequential(Linear(LAYER_SIZES[0], LAYER_SIZES[-1], rng=rng))
-
-
-def count_params(model) -> int:
-    return int(sum(p.data.size for p in model.parameters()))
 
 
 def train(label: str, model, data: dict, epochs: int, order_rng: np.random.Generator,

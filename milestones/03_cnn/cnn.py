@@ -63,7 +63,7 @@ matplotlib.use("Agg")                                           # files only, ne
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from milestones.common import Context, Outcome, main  # noqa: E402
+from milestones.common import Context, Outcome, count_params, main, stratified_split  # noqa: E402
 from tinytorch.core.activations import ReLU  # noqa: E402
 from tinytorch.core.layers import Dropout, Linear, Sequential, linear_flops  # noqa: E402
 from tinytorch.core.losses import CrossEntropyLoss  # noqa: E402
@@ -120,17 +120,6 @@ DTYPE = np.float32
 # ---------------------------------------------------------------------------------------------
 # Data: CIFAR-10 through your module 08, split, standardised
 # ---------------------------------------------------------------------------------------------
-
-
-def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator):
-    """(train_idx, val_idx): `fraction` of each class's indices held out, chosen at random."""
-    train, val = [], []
-    for cls in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == cls))
-        n_val = int(round(fraction * len(idx)))
-        val.append(idx[:n_val])
-        train.append(idx[n_val:])
-    return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(val))
 
 
 def load_data(ctx: Context, rng: np.random.Generator) -> dict:
@@ -203,10 +192,6 @@ def build_mlp(rng: np.random.Generator) -> Sequential:
     """The comparison, milestone 2's kind of network on the flattened image: 3072-256-10."""
     n_in = int(np.prod(IMAGE_SHAPE))
     return Sequential(Flatten(), Linear(n_in, MLP_HIDDEN, rng=rng), ReLU(), Linear(MLP_HIDDEN, NUM_CLASSES, rng=rng))
-
-
-def count_params(model) -> int:
-    return int(sum(p.data.size for p in model.parameters()))
 
 
 def batch_norms(model) -> list:
