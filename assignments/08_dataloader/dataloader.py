@@ -61,6 +61,9 @@ from pathlib import Path
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import _wrap as _share   # a Tensor around an array itself, without the
+                                                     # copy Tensor() makes: only for arrays nothing
+                                                     # else holds (a fresh batch, the loaded images)
 from tinytorch.datasets import fetch, unpickle_cifar_batch   # course helpers: find (or download and
                                                             # verify) the files; load a pickle safely
 
@@ -94,18 +97,6 @@ def _to_tensor(array) -> Tensor:
     """
     array = np.asarray(array)
     return Tensor(array, dtype=array.dtype)
-
-
-def _share(array: np.ndarray) -> Tensor:
-    """A Tensor whose .data is `array` itself, without the copy Tensor() makes (given).
-
-    Only for an array that nothing else holds, such as a batch just built by fancy indexing or
-    the float32 images just converted by load_cifar10: copying CIFAR-10's 614 MB of images
-    once more would cost seconds and double the peak memory, for nothing.
-    """
-    tensor = Tensor(np.empty(0, dtype=array.dtype), dtype=array.dtype)
-    tensor.data = array
-    return tensor
 
 
 # ---------------------------------------------------------------------------------------------
