@@ -143,7 +143,8 @@ def score_module(module: Module, planned: list[PlannedTest], run: ModuleRun, *,
         result.status = PASSED
     elif result.score == 0 and tasks_total > 0 and run.tasks_remaining >= tasks_total:
         result.status = NOT_STARTED
-        result.message = f"all {tasks_total} bodies of {module.student_file} still raise NotImplementedError"
+        readme = f"assignments/{module.folder}/README.md"     # lists the bodies, in whichever file
+        result.message = f"all {tasks_total} bodies of this module still raise NotImplementedError (see {readme})"
     elif any(f.timeout for f in failures):
         result.status = TIMEOUT
         slow = [t.name for t in result.tests if t.outcome == "timeout"]
