@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from grading.plan import collect_plan
+from grading.policy import COURSE_HELPERS
 from grading.sandbox import course_test_sources
 from grading.stubs import check_stubs, stub_tasks
 from support import COURSE
@@ -56,16 +57,19 @@ def _tinytorch_imports(path: Path) -> set[str]:
     return {n for n in names if n == "tinytorch" or n.startswith("tinytorch.")}
 
 
+HELPER_MODULES = {"tinytorch.testing", *COURSE_HELPERS}     # test support, and the helpers course code may use
+
+
 @pytest.mark.parametrize("module", COURSE.modules, ids=lambda m: m.folder)
 def test_module_code_and_tests_import_only_allowed_modules(module):
-    """Tests and solutions of module k import only k, its prerequisites, tinytorch.testing and tinytorch.datasets."""
+    """Tests and solutions of module k import only k, its prerequisites and the course's helper modules."""
     exports = COURSE.by_export()
     allowed = {module.id, *module.requires}
     folder = ROOT / "assignments" / module.folder
     files = [ROOT / module.solution_file, *folder.glob("tests/*.py"), *folder.glob("hidden/*.py")]
     for path in files:
         for name in _tinytorch_imports(path):
-            if name.split(".")[:2] in (["tinytorch"], ["tinytorch", "testing"], ["tinytorch", "datasets"]):
+            if name == "tinytorch" or ".".join(name.split(".")[:2]) in HELPER_MODULES:
                 continue
             target = exports.get(name) or exports.get(name.rsplit(".", 1)[0])
             assert target is not None, f"{path.relative_to(ROOT)} imports {name}, which is not a course module"

@@ -57,7 +57,7 @@ class LogSoftmaxBackward(Function):
         APPROACH: out_i = x_i - lse(x), and d lse / dx_j = softmax(x)_j, so
             dx = grad - softmax(x) * sum(grad, axis=dim, keepdims=True)
         softmax(x) = exp(out): the saved output gives it without overflow.
-        dim = `self.params.get("dim", -1)`.
+        dim = `self.params["dim"]`.
 
         EXAMPLE: x [0, 0] (softmax [0.5, 0.5]), grad [1, 0] -> dx [0.5, -0.5].
 
@@ -67,7 +67,7 @@ class LogSoftmaxBackward(Function):
         raise NotImplementedError("Module 05 (autograd): write LogSoftmaxBackward.backward (see its docstring)")
 
 
-@graph_op(LogSoftmaxBackward, ("x", "dim"), inputs=("x",))
+@graph_op(LogSoftmaxBackward, inputs=("x",))
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log(softmax(x)) along `dim`, computed without overflow or log(0).
 
@@ -122,7 +122,7 @@ class MSELoss:
     against target (N,) would broadcast to (N, N) and silently compute the wrong loss.
     """
 
-    @graph_op(MSEBackward, ("module", "pred", "target"), inputs=("pred",))
+    @graph_op(MSEBackward, inputs=("pred",))
     def forward(self, pred: Tensor, target) -> Tensor:
         """Mean of the squared differences, as a scalar Tensor with pred's dtype.
 
@@ -184,7 +184,7 @@ class CrossEntropyLoss:
     0 when p = 1, log(C) for a uniform guess, and without bound as p -> 0.
     """
 
-    @graph_op(CrossEntropyBackward, ("module", "logits", "targets"), inputs=("logits",))
+    @graph_op(CrossEntropyBackward, inputs=("logits",))
     def forward(self, logits: Tensor, targets) -> Tensor:
         """Mean cross-entropy of a batch, as a scalar Tensor with the logits' dtype.
 
@@ -243,7 +243,7 @@ class BinaryCrossEntropyLoss:
     probs and targets have the same shape; targets are 0 or 1 (soft labels in between work too).
     """
 
-    @graph_op(BCEBackward, ("module", "probs", "targets"), inputs=("probs",))
+    @graph_op(BCEBackward, inputs=("probs",))
     def forward(self, probs: Tensor, targets) -> Tensor:
         """Mean binary cross-entropy, as a scalar Tensor with probs' dtype.
 

@@ -236,8 +236,8 @@ class Conv2dBackward(Function):
         """TODO: Return (dL/dx, dL/dweight) for out = conv2d(x, weight, stride, padding).
 
         APPROACH: The forward was out_mat = W_mat @ cols (a matmul), so the matmul rule applies:
-            1. x, weight = self.saved_tensors; stride and padding from self.params (missing
-               ones took their defaults 1 and 0): _pair(self.params.get("stride", 1), ...).
+            1. x, weight = self.saved_tensors; stride and padding from self.params (graph_op
+               records defaults too): _pair(self.params["stride"], ...).
             2. g = grad (N, O, OH, OW) as the matrix (O, N*OH*OW): transpose(1, 0, 2, 3), then
                reshape (the layout of out_mat).
             3. dweight: cols = im2col(x, ...) again (recomputed from x: see HINTS);
@@ -260,7 +260,7 @@ class Conv2dBackward(Function):
         raise NotImplementedError("Module 09 (spatial): write Conv2dBackward.backward (see its docstring)")
 
 
-@graph_op(Conv2dBackward, ("x", "weight", "stride", "padding"), inputs=("x", "weight"))
+@graph_op(Conv2dBackward, inputs=("x", "weight"))
 def conv2d(x: Tensor, weight: Tensor, stride=1, padding=0) -> Tensor:
     """2-D convolution (cross-correlation, as in every DL library) of images x with filters weight.
 
@@ -399,7 +399,7 @@ class MaxPool2dBackward(Function):
         that output's gradient. When several elements tie for the maximum (zeros after a ReLU
         often do), give it to the first one in the window, in row-major order, as PyTorch does.
             1. x = self.saved_tensors[0], out = self.output; (kh, kw), stride, out_size from
-               _pool_geometry(x.shape, self.params["kernel_size"], self.params.get("stride"), ...).
+               _pool_geometry(x.shape, self.params["kernel_size"], self.params["stride"], ...).
             2. dx = zeros like x; remaining = a copy of grad (the gradient not yet handed out).
             3. For each offset (i, j) in row-major order:
                    route = remaining * (_offset_view(x, i, j, ...) == out)   # this offset is the max
@@ -417,7 +417,7 @@ class MaxPool2dBackward(Function):
         raise NotImplementedError("Module 09 (spatial): write MaxPool2dBackward.backward (see its docstring)")
 
 
-@graph_op(MaxPool2dBackward, ("x", "kernel_size", "stride"), inputs=("x",))
+@graph_op(MaxPool2dBackward, inputs=("x",))
 def max_pool2d(x: Tensor, kernel_size, stride=None) -> Tensor:
     """The maximum of each kh x kw window, per channel: (N, C, H, W) -> (N, C, OH, OW).
 
@@ -466,7 +466,7 @@ class AvgPool2dBackward(Function):
         raise NotImplementedError("Module 09 (spatial): write AvgPool2dBackward.backward (see its docstring)")
 
 
-@graph_op(AvgPool2dBackward, ("x", "kernel_size", "stride"), inputs=("x",))
+@graph_op(AvgPool2dBackward, inputs=("x",))
 def avg_pool2d(x: Tensor, kernel_size, stride=None) -> Tensor:
     """The mean of each kh x kw window, per channel: (N, C, H, W) -> (N, C, OH, OW).
 
@@ -554,7 +554,7 @@ class BatchNorm2dBackward(Function):
         """TODO: Return (dL/dx, dL/dgamma, dL/dbeta) for the training-mode batch_norm2d.
 
         APPROACH: Per channel, over the M = N * H * W values of the batch:
-            1. x, gamma, _ = self.saved_tensors; eps = self.params.get("eps", BN_EPS).
+            1. x, gamma, _ = self.saved_tensors; eps = self.params["eps"].
                Recompute mean, var (biased: divide by M), inv_std = 1 / sqrt(var + eps) and
                xhat = (x - mean) * inv_std, as in the forward.
             2. dbeta  = sum of grad over BATCH_AXES                      (C,)
@@ -574,8 +574,7 @@ class BatchNorm2dBackward(Function):
         raise NotImplementedError("Module 09 (spatial): write BatchNorm2dBackward.backward (see its docstring)")
 
 
-@graph_op(BatchNorm2dBackward, ("x", "gamma", "beta", "running_mean", "running_var", "momentum", "eps"),
-          inputs=("x", "gamma", "beta"))
+@graph_op(BatchNorm2dBackward, inputs=("x", "gamma", "beta"))
 def batch_norm2d(x: Tensor, gamma: Tensor, beta: Tensor, running_mean: Tensor | None = None,
                  running_var: Tensor | None = None, momentum: float = BN_MOMENTUM,
                  eps: float = BN_EPS) -> Tensor:

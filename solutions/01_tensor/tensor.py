@@ -48,6 +48,8 @@ import math
 
 import numpy as np
 
+from tinytorch.binding import arguments_binder
+
 DEFAULT_DTYPE = np.float32      # dtype of Tensors built from Python numbers, lists and ints
 FLOPS_PER_MULTIPLY_ADD = 2      # one multiply + one add: the unit of a dot product
 
@@ -214,24 +216,31 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-def graph_op(node: type, signature: tuple = ("self",), inputs: tuple = ("self",)):
+def graph_op(node: type, inputs: tuple = ("self",)):
     """Decorate an op so that its result records a `node` (a Function subclass) when needed.
 
-    `signature` names the op's positional parameters in order; `inputs` says which of them are
-    the Tensors that gradients flow to (the others, e.g. `axis`, land in `params`). Python
-    numbers and arrays among the inputs become constant Tensors. Given: read, do not change.
+    `inputs` names the op's parameters that are Tensors gradients flow to; Python numbers and
+    arrays among them become constant Tensors. Every other parameter lands in the node's
+    `params` by name, with its default when the caller left it out, so a backward rule reads
+    `self.params["axis"]` and never repeats the op's defaults. A method's own object, when it
+    is not an input (an activation layer), is `params["module"]`. Given: read, do not change.
     """
 
     def decorate(op):
+        bind = arguments_binder(op)
+
         @functools.wraps(op)
         def recorded(*args, **kwargs):
             out = op(*args, **kwargs)
             if not _GradMode.enabled or not isinstance(out, Tensor):
                 return out
-            params = dict(zip(signature, args))
-            params.update(kwargs)
+            if not any(isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())):
+                return out
+            params = bind(args, kwargs)
             like = params.get("self") if isinstance(params.get("self"), Tensor) else None
             tensors = tuple(_as_tensor(params.pop(name, None), like=like) for name in inputs)
+            if "self" in params:
+                params["module"] = params.pop("self")
             if any(t.requires_grad for t in tensors):
                 out.requires_grad = True
                 out._grad_fn = node(tensors, out.data, params)
@@ -457,16 +466,16 @@ class TransposeBackward(Function):
         """TODO: Return (dL/da,) for a swap of two dims.
 
         APPROACH: Swap the same two dims of grad back: `np.swapaxes(grad, d0, d1)`, with
-        `d0 = self.params.get("dim0", -2)` and `d1 = self.params.get("dim1", -1)`.
+        `d0 = self.params["dim0"]` and `d1 = self.params["dim1"]`.
 
         EXAMPLE: a (2, 3, 4).transpose(0, 2) -> (4, 3, 2); grad (4, 3, 2) -> da (2, 3, 4).
 
         HINTS:
-            - `params` holds the arguments the op was called with; missing ones took their
-              defaults (-2, -1).
+            - `params` holds every argument of the op by name, defaults included
+              (`graph_op` records them).
         """
         # BEGIN SOLUTION 05
-        return (np.swapaxes(grad, self.params.get("dim0", -2), self.params.get("dim1", -1)),)
+        return (np.swapaxes(grad, self.params["dim0"], self.params["dim1"]),)
         # END SOLUTION
 
 
@@ -486,11 +495,11 @@ class SumBackward(Function):
         EXAMPLE: a (2, 3).sum(axis=1) -> (2,); grad [1, 2] -> da [[1, 1, 1], [2, 2, 2]].
 
         HINTS:
-            - `self.params.get("axis")` and `self.params.get("keepdims", False)`.
+            - `self.params["axis"]` and `self.params["keepdims"]`.
         """
         # BEGIN SOLUTION 05
         a = self.saved_tensors[0]
-        kept = grad.reshape(_keepdims_shape(a.shape, self.params.get("axis"), "sum"))
+        kept = grad.reshape(_keepdims_shape(a.shape, self.params["axis"], "sum"))
         return (np.broadcast_to(kept, a.shape),)
         # END SOLUTION
 
@@ -512,7 +521,7 @@ class MeanBackward(Function):
         # BEGIN SOLUTION 05
         a = self.saved_tensors[0]
         count = a.size // max(self.output.size, 1)
-        kept = grad.reshape(_keepdims_shape(a.shape, self.params.get("axis"), "mean"))
+        kept = grad.reshape(_keepdims_shape(a.shape, self.params["axis"], "mean"))
         return (np.broadcast_to(kept / count, a.shape),)
         # END SOLUTION
 
@@ -538,7 +547,7 @@ class MaxBackward(Function):
         """
         # BEGIN SOLUTION 05
         a = self.saved_tensors[0]
-        axis = self.params.get("axis")
+        axis = self.params["axis"]
         kept_shape = _keepdims_shape(a.shape, axis, "max")
         mask = a == self.output.reshape(kept_shape)                  # True at each maximum
         ties = mask.sum(axis=_normalize_axes(axis, a.ndim, "max"), keepdims=True)
@@ -667,7 +676,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ element-wise ops
 
-    @graph_op(AddBackward, ("self", "other"), inputs=("self", "other"))
+    @graph_op(AddBackward, inputs=("self", "other"))
     def __add__(self, other):
         """Element-wise `self + other` with broadcasting.
 
@@ -715,7 +724,7 @@ class Tensor:
         return _as_tensor(other, like=self).__add__(self)
         # END SOLUTION
 
-    @graph_op(SubBackward, ("self", "other"), inputs=("self", "other"))
+    @graph_op(SubBackward, inputs=("self", "other"))
     def __sub__(self, other):
         """Element-wise `self - other` with broadcasting.
 
@@ -755,7 +764,7 @@ class Tensor:
         return _as_tensor(other, like=self).__sub__(self)
         # END SOLUTION
 
-    @graph_op(MulBackward, ("self", "other"), inputs=("self", "other"))
+    @graph_op(MulBackward, inputs=("self", "other"))
     def __mul__(self, other):
         """Element-wise `self * other` with broadcasting (not a matrix product).
 
@@ -795,7 +804,7 @@ class Tensor:
         return _as_tensor(other, like=self).__mul__(self)
         # END SOLUTION
 
-    @graph_op(DivBackward, ("self", "other"), inputs=("self", "other"))
+    @graph_op(DivBackward, inputs=("self", "other"))
     def __truediv__(self, other):
         """Element-wise `self / other` with broadcasting.
 
@@ -858,7 +867,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ matrix product
 
-    @graph_op(MatMulBackward, ("self", "other"), inputs=("self", "other"))
+    @graph_op(MatMulBackward, inputs=("self", "other"))
     def matmul(self, other):
         """Matrix product `self @ other` with NumPy's rules (2-D, batched N-D, 1-D).
 
@@ -1002,7 +1011,7 @@ class Tensor:
         return Tensor(self.data.reshape(requested_full))
         # END SOLUTION
 
-    @graph_op(TransposeBackward, ("self", "dim0", "dim1"))
+    @graph_op(TransposeBackward)
     def transpose(self, dim0=-2, dim1=-1):
         """Swap two dimensions; by default the last two (the matrix transpose).
 
@@ -1031,7 +1040,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ reductions
 
-    @graph_op(SumBackward, ("self", "axis", "keepdims"))
+    @graph_op(SumBackward)
     def sum(self, axis=None, keepdims=False):
         """Sum of elements over `axis` (None = all; an int; or a tuple of ints).
 
@@ -1056,7 +1065,7 @@ class Tensor:
         return Tensor(self.data.sum(axis=axes, keepdims=keepdims))
         # END SOLUTION
 
-    @graph_op(MeanBackward, ("self", "axis", "keepdims"))
+    @graph_op(MeanBackward)
     def mean(self, axis=None, keepdims=False):
         """Arithmetic mean over `axis` (same `axis`/`keepdims` rules as `sum`).
 
@@ -1086,7 +1095,7 @@ class Tensor:
         return Tensor(self.data.mean(axis=axes, keepdims=keepdims))
         # END SOLUTION
 
-    @graph_op(MaxBackward, ("self", "axis", "keepdims"))
+    @graph_op(MaxBackward)
     def max(self, axis=None, keepdims=False):
         """Largest element over `axis` (same `axis`/`keepdims` rules as `sum`).
 
@@ -1115,7 +1124,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ indexing & access
 
-    @graph_op(GetItemBackward, ("self", "key"))
+    @graph_op(GetItemBackward)
     def __getitem__(self, key):
         """`t[key]` as a new Tensor: ints, slices, `None`, `...`, and integer arrays.
 

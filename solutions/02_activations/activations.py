@@ -82,7 +82,7 @@ class Sigmoid:
     Used for probabilities of a yes/no outcome (with BinaryCrossEntropyLoss) and for gates.
     """
 
-    @graph_op(SigmoidBackward, ("module", "x"), inputs=("x",))
+    @graph_op(SigmoidBackward, inputs=("x",))
     def forward(self, x: Tensor) -> Tensor:
         """Apply the sigmoid element-wise, without overflow for inputs of any size.
 
@@ -145,7 +145,7 @@ class ReLU:
     not shrink signals the way a saturated sigmoid does.
     """
 
-    @graph_op(ReLUBackward, ("module", "x"), inputs=("x",))
+    @graph_op(ReLUBackward, inputs=("x",))
     def forward(self, x: Tensor) -> Tensor:
         """Apply max(0, x) element-wise.
 
@@ -201,7 +201,7 @@ class Tanh:
     tanh(x) = 2 * sigmoid(2x) - 1, so it saturates just like sigmoid does.
     """
 
-    @graph_op(TanhBackward, ("module", "x"), inputs=("x",))
+    @graph_op(TanhBackward, inputs=("x",))
     def forward(self, x: Tensor) -> Tensor:
         """Apply tanh element-wise.
 
@@ -264,7 +264,7 @@ class GELU:
     slightly negative (minimum about -0.17) just left of 0.
     """
 
-    @graph_op(GELUBackward, ("module", "x"), inputs=("x",))
+    @graph_op(GELUBackward, inputs=("x",))
     def forward(self, x: Tensor) -> Tensor:
         """Apply the tanh approximation of GELU element-wise.
 
@@ -336,7 +336,7 @@ class Softmax:
     def __init__(self, dim: int = -1):
         self.dim = dim
 
-    @graph_op(SoftmaxBackward, ("module", "x"), inputs=("x",))
+    @graph_op(SoftmaxBackward, inputs=("x",))
     def forward(self, x: Tensor) -> Tensor:
         """Softmax along self.dim, stable for large inputs.
 

@@ -261,8 +261,8 @@ class Conv2dBackward(Function):
         """TODO: Return (dL/dx, dL/dweight) for out = conv2d(x, weight, stride, padding).
 
         APPROACH: The forward was out_mat = W_mat @ cols (a matmul), so the matmul rule applies:
-            1. x, weight = self.saved_tensors; stride and padding from self.params (missing
-               ones took their defaults 1 and 0): _pair(self.params.get("stride", 1), ...).
+            1. x, weight = self.saved_tensors; stride and padding from self.params (graph_op
+               records defaults too): _pair(self.params["stride"], ...).
             2. g = grad (N, O, OH, OW) as the matrix (O, N*OH*OW): transpose(1, 0, 2, 3), then
                reshape (the layout of out_mat).
             3. dweight: cols = im2col(x, ...) again (recomputed from x: see HINTS);
@@ -284,8 +284,8 @@ class Conv2dBackward(Function):
         """
         # BEGIN SOLUTION
         x, weight = self.saved_tensors
-        stride = _pair(self.params.get("stride", 1), "stride", "conv2d")
-        padding = _pair(self.params.get("padding", 0), "padding", "conv2d", minimum=0)
+        stride = _pair(self.params["stride"], "stride", "conv2d")
+        padding = _pair(self.params["padding"], "padding", "conv2d", minimum=0)
         o, c, kh, kw = weight.shape
         g = grad.transpose(1, 0, 2, 3).reshape(o, -1)                             # (O, N*OH*OW)
         dx = dweight = None
@@ -299,7 +299,7 @@ class Conv2dBackward(Function):
         # END SOLUTION
 
 
-@graph_op(Conv2dBackward, ("x", "weight", "stride", "padding"), inputs=("x", "weight"))
+@graph_op(Conv2dBackward, inputs=("x", "weight"))
 def conv2d(x: Tensor, weight: Tensor, stride=1, padding=0) -> Tensor:
     """2-D convolution (cross-correlation, as in every DL library) of images x with filters weight.
 
@@ -480,7 +480,7 @@ class MaxPool2dBackward(Function):
         that output's gradient. When several elements tie for the maximum (zeros after a ReLU
         often do), give it to the first one in the window, in row-major order, as PyTorch does.
             1. x = self.saved_tensors[0], out = self.output; (kh, kw), stride, out_size from
-               _pool_geometry(x.shape, self.params["kernel_size"], self.params.get("stride"), ...).
+               _pool_geometry(x.shape, self.params["kernel_size"], self.params["stride"], ...).
             2. dx = zeros like x; remaining = a copy of grad (the gradient not yet handed out).
             3. For each offset (i, j) in row-major order:
                    route = remaining * (_offset_view(x, i, j, ...) == out)   # this offset is the max
@@ -498,7 +498,7 @@ class MaxPool2dBackward(Function):
         # BEGIN SOLUTION
         x, out = self.saved_tensors[0], self.output
         (kh, kw), stride, out_size = _pool_geometry(x.shape, self.params["kernel_size"],
-                                                   self.params.get("stride"), "max_pool2d")
+                                                   self.params["stride"], "max_pool2d")
         dx = np.zeros_like(x)
         remaining = grad.copy()                                                   # (N, C, OH, OW)
         for i in range(kh):
@@ -510,7 +510,7 @@ class MaxPool2dBackward(Function):
         # END SOLUTION
 
 
-@graph_op(MaxPool2dBackward, ("x", "kernel_size", "stride"), inputs=("x",))
+@graph_op(MaxPool2dBackward, inputs=("x",))
 def max_pool2d(x: Tensor, kernel_size, stride=None) -> Tensor:
     """The maximum of each kh x kw window, per channel: (N, C, H, W) -> (N, C, OH, OW).
 
@@ -567,7 +567,7 @@ class AvgPool2dBackward(Function):
         # BEGIN SOLUTION
         x = self.saved_tensors[0]
         (kh, kw), stride, out_size = _pool_geometry(x.shape, self.params["kernel_size"],
-                                                   self.params.get("stride"), "avg_pool2d")
+                                                   self.params["stride"], "avg_pool2d")
         dx = np.zeros_like(x)
         share = grad / (kh * kw)
         for i in range(kh):
@@ -577,7 +577,7 @@ class AvgPool2dBackward(Function):
         # END SOLUTION
 
 
-@graph_op(AvgPool2dBackward, ("x", "kernel_size", "stride"), inputs=("x",))
+@graph_op(AvgPool2dBackward, inputs=("x",))
 def avg_pool2d(x: Tensor, kernel_size, stride=None) -> Tensor:
     """The mean of each kh x kw window, per channel: (N, C, H, W) -> (N, C, OH, OW).
 
@@ -677,7 +677,7 @@ class BatchNorm2dBackward(Function):
         """TODO: Return (dL/dx, dL/dgamma, dL/dbeta) for the training-mode batch_norm2d.
 
         APPROACH: Per channel, over the M = N * H * W values of the batch:
-            1. x, gamma, _ = self.saved_tensors; eps = self.params.get("eps", BN_EPS).
+            1. x, gamma, _ = self.saved_tensors; eps = self.params["eps"].
                Recompute mean, var (biased: divide by M), inv_std = 1 / sqrt(var + eps) and
                xhat = (x - mean) * inv_std, as in the forward.
             2. dbeta  = sum of grad over BATCH_AXES                      (C,)
@@ -696,7 +696,7 @@ class BatchNorm2dBackward(Function):
         """
         # BEGIN SOLUTION
         x, gamma, _ = self.saved_tensors
-        eps = self.params.get("eps", BN_EPS)
+        eps = self.params["eps"]
         m = x.size // x.shape[1]
         mean = x.mean(axis=BATCH_AXES)
         inv_std = 1.0 / np.sqrt(x.var(axis=BATCH_AXES) + eps)                     # (C,)
@@ -712,8 +712,7 @@ class BatchNorm2dBackward(Function):
         # END SOLUTION
 
 
-@graph_op(BatchNorm2dBackward, ("x", "gamma", "beta", "running_mean", "running_var", "momentum", "eps"),
-          inputs=("x", "gamma", "beta"))
+@graph_op(BatchNorm2dBackward, inputs=("x", "gamma", "beta"))
 def batch_norm2d(x: Tensor, gamma: Tensor, beta: Tensor, running_mean: Tensor | None = None,
                  running_var: Tensor | None = None, momentum: float = BN_MOMENTUM,
                  eps: float = BN_EPS) -> Tensor:
