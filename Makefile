@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+TOOLS_STAMP := $(VENV)/.installed-tools
 DEV_STAMP := $(VENV)/.installed-dev
 
 M ?=
@@ -19,14 +20,21 @@ FORCE ?=
 QUICK ?=
 CNN ?=
 D ?= all
+JOBS ?=
+TIMEOUT ?=
+STAFF ?=
 
-# STUDENT=x grades submissions/x; STUDENT=path/to/repo grades that folder.
+# STUDENT=x grades submissions/x; STUDENT=path/to/repo grades that folder. A student's grading
+# keeps history: reports/<student>/<time>-<commit>/, with reports/<student>/latest the newest.
+# Where the reference solutions are (the course repository, a TA's machine) it is a staff grading:
+# staff.md and the isolated scores too (STAFF=0 leaves staff.md out).
 ifeq ($(STUDENT),)
   SUBMISSION := .
-  REPORT_DIR := reports/working-copy
+  REPORT_ARGS := --out reports/working-copy --label working-copy
 else
   SUBMISSION := $(if $(wildcard submissions/$(STUDENT)),submissions/$(STUDENT),$(STUDENT))
-  REPORT_DIR := reports/$(notdir $(patsubst %/,%,$(STUDENT)))
+  REPORT_ARGS := --reports reports --label $(patsubst %/,%,$(STUDENT)) \
+    $(if $(wildcard solutions),$(if $(filter 0,$(STAFF)),,--staff),)
 endif
 # M=3, M=03 and M=09 all name one module (two digits, no octal surprises from printf).
 MODULE_ID  := $(shell echo 00$(M) | tail -c 3)
@@ -38,7 +46,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
 ifeq ($(origin PY),command line)
-$(STAMP) $(DEV_STAMP): ;
+$(STAMP) $(TOOLS_STAMP) $(DEV_STAMP): ;
 
 install:
 	$(PY) -m pip install --quiet -e .
@@ -49,7 +57,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
-# make check also lints the workflows: actionlint comes with the `dev` extra.
+# Instructors' tools (workflow, template, bundle) come with the `tools` extra; make check also
+# lints the workflows: actionlint comes with the `dev` extra (which holds the tools).
+$(TOOLS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[tools]'
+	touch $(TOOLS_STAMP)
+
 $(DEV_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(DEV_STAMP)
@@ -64,9 +77,9 @@ test: $(STAMP) ## visible tests of your modules (M=03 for one module)
 status: $(STAMP) ## your progress: modules, visible points, milestones unlocked
 	$(PY) -m grading status .
 
-grade: $(STAMP) ## grade the working copy (STUDENT=x: submissions/x or a path); reports in reports/
-	$(PY) -m grading grade $(SUBMISSION) --out $(REPORT_DIR) --label $(if $(STUDENT),$(STUDENT),working-copy) \
-		$(if $(HIDDEN),--hidden $(HIDDEN),)
+grade: $(STAMP) ## grade the working copy (STUDENT=x: submissions/x or a path; JOBS=n TIMEOUT=s HIDDEN=dir)
+	$(PY) -m grading grade $(SUBMISSION) $(REPORT_ARGS) $(if $(HIDDEN),--hidden $(HIDDEN),) \
+		$(if $(JOBS),--jobs $(JOBS),) $(if $(TIMEOUT),--test-timeout $(TIMEOUT),)
 
 milestone: $(STAMP) ## run milestone N (N=1); FORCE=1 runs it before its modules pass
 	@test -n "$(N)" || { echo "usage: make milestone N=1 [FORCE=1] [QUICK=1]"; exit 2; }
@@ -85,14 +98,14 @@ stubs: $(STAMP) ## write assignments/*/*.py from solutions/
 stubs-check: $(STAMP) ## fail when a committed stub differs from what `make stubs` writes
 	$(PY) -m grading stubs --check
 
-workflow: $(STAMP) ## write .github/workflows/ from course.toml
+workflow: $(TOOLS_STAMP) ## write .github/workflows/ from course.toml
 	$(PY) -m grading workflow
 
-template: $(STAMP) ## write the student repository (Classroom template) into OUT=dir [FORCE=1]
+template: $(TOOLS_STAMP) ## write the student repository (Classroom template) into OUT=dir [FORCE=1]
 	@test -n "$(OUT)" || { echo "usage: make template OUT=dir [FORCE=1]"; exit 2; }
 	$(PY) -m grading template $(OUT) $(if $(filter 1,$(FORCE)),--force,)
 
-hidden-bundle: $(STAMP) ## write the hidden tests for the instructor's private repo into OUT=dir [FORCE=1]
+hidden-bundle: $(TOOLS_STAMP) ## write the instructor's private repo (grader, all tests, plan) into OUT=dir [FORCE=1]
 	@test -n "$(OUT)" || { echo "usage: make hidden-bundle OUT=dir [FORCE=1]"; exit 2; }
 	$(PY) -m grading hidden-bundle $(OUT) $(if $(filter 1,$(FORCE)),--force,)
 

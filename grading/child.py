@@ -48,10 +48,42 @@ class Recorder:
     `blocked` (an earlier module's file) and `error` (file and line) apart.
     """
 
-    def __init__(self, out, submission: str, secret: str):
+    def __init__(self, out, submission: str, secret: str, module: str = "", owners: dict | None = None,
+                 stop_after: int = 2):
         self.out = out
         self.submission = os.path.realpath(submission) + os.sep
         self._secret = secret
+        self.module = module
+        self.owners = owners or {}
+        self.stop_after = stop_after
+        self.timeouts = 0
+        self.session = None
+
+    def owner(self, file: str | None, line: int | None) -> str | None:
+        """The module whose task holds file:line (grading/blame.py computes the same)."""
+        entry = self.owners.get(file or "")
+        if entry is None:
+            return None
+        for first, last, owner in entry["spans"]:
+            if line is not None and first <= line <= last:
+                return owner
+        return entry["module"]
+
+    def pytest_sessionstart(self, session):
+        self.session = session
+
+    def _after_timeout(self, record: dict) -> None:
+        """Stop the module's run: at once when the hang is in an earlier module's code (every later
+        test would hang there too), else after `stop_after` timeouts; the rest is reported not run."""
+        self.timeouts += 1
+        owner = self.owner(record.get("origin_file"), record.get("origin_line"))
+        earlier = owner is not None and self.module and owner < self.module
+        if (earlier or self.timeouts >= self.stop_after) and self.session is not None:
+            where = f"{record.get('origin_file')}:{record.get('origin_line')}" if record.get("origin_file") else ""
+            reason = (f"stopped at the first timeout: it hangs in module {owner}'s code" if earlier
+                      else f"stopped after {self.timeouts} timeouts")
+            self._write({"kind": "stopped", "reason": reason, "where": where, "owner": owner})
+            self.session.shouldstop = reason
 
     def _origin(self, exc: BaseException) -> tuple[str | None, int | None]:
         if isinstance(exc, SyntaxError) and exc.filename:
@@ -114,6 +146,17 @@ class Recorder:
             record.update(self._exception(call.excinfo))
         if report.outcome != "passed" or call.when == "call":
             self._write(record)
+        if record.get("timeout"):
+            self._after_timeout(record)
+
+    def guard_refused(self, what: str) -> None:
+        """The runtime guard refused something: record it with the student's line, even if caught."""
+        file, line = None, None
+        for frame in traceback.extract_stack()[:-2]:
+            path = os.path.realpath(frame.filename)
+            if path.startswith(self.submission):
+                file, line = path[len(self.submission):], frame.lineno
+        self._write({"kind": "guard", "what": what, "origin_file": file, "origin_line": line})
 
     def pytest_collection_finish(self, session):
         for item in session.items:
@@ -148,77 +191,90 @@ PATH_EVENTS = {
     "os.mkdir": ((0,), (2,)), "os.chmod": ((0,), (2,)), "os.chown": ((0,), (3,)),
     "os.symlink": ((1,), (2,)), "os.truncate": ((0,), ()), "os.utime": ((0,), (3,)),
 }
-LOADER_ENV = frozenset({"TINYTORCH_SOURCE", "TINYTORCH_ROOT", "TINYTORCH_COURSE"})
-# What unpickling may rebuild (a module's allow_imports may allow pickle: CIFAR-10 batches are
-# pickles of NumPy arrays); anything else a pickle names could run code.
-PICKLE_GLOBALS = frozenset({"_reconstruct", "dtype", "ndarray", "scalar", "_frombuffer"})
+# The variables that tell the loader where student files are, and what unpickling may rebuild,
+# come from the loader's contract (tinytorch/contract.py), imported once pytest's path is set.
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # Other processes' pipes and memory, and this one's descriptors by path (the records, the output).
 _PROC_PRIVATE = re.compile(r"^/(proc/[^/]+/(task/[^/]+/)?(fd|fdinfo|map_files|mem|environ)|dev/fd)(/|$)")
 
 
-def install_guard(writable: list[str], results: str, report_file: str, records_fd: int) -> None:
+class Guard:
+    """The runtime guard, an audit hook (it cannot be removed once added): see install_guard."""
+
+    def __init__(self, writable: list[str], results: str, report_file: str, records_fd: int,
+                 allow: frozenset[str], on_refuse) -> None:
+        from tinytorch.contract import LOADER_ENV, PICKLE_GLOBALS
+
+        self.roots = tuple(os.path.realpath(p) + os.sep for p in writable)
+        self.results = os.path.realpath(results) + os.sep
+        self.report_file = os.path.realpath(report_file)
+        self.records = os.fstat(records_fd)
+        self.blocked = BLOCKED_EVENTS - allow
+        self.loader_env, self.pickle_globals = LOADER_ENV, PICKLE_GLOBALS
+        self.on_refuse = on_refuse
+
+    def refuse(self, what: str):
+        if self.on_refuse is not None:
+            self.on_refuse(what)
+        raise PermissionError(f"{what} is not allowed while the grader runs the tests")
+
+    def writable_path(self, path) -> bool:
+        real = os.path.realpath(os.fsdecode(path))
+        return real == os.devnull or real == self.report_file or (real + os.sep).startswith(self.roots)
+
+    def check_path_event(self, event: str, args: tuple) -> None:
+        paths, dir_fds = PATH_EVENTS[event]
+        if any(i < len(args) and args[i] not in (None, -1) for i in dir_fds):
+            self.refuse(f"{event} relative to a directory descriptor")
+        for i in paths:
+            path = args[i]
+            if isinstance(path, int) or not self.writable_path(path):
+                if not (event == "os.mkdir" and os.path.realpath(os.fsdecode(path)) + os.sep == self.results):
+                    self.refuse(f"{event} of {path!r}")
+
+    def check_open(self, path, mode, flags) -> None:
+        if isinstance(path, int):
+            if path > 2 and _same_file(path, self.records):
+                self.refuse("opening the grader's records")
+            return
+        if path is None:
+            return
+        real = os.path.realpath(os.fsdecode(path))
+        if _PROC_PRIVATE.match(os.path.abspath(os.fsdecode(path))) or _PROC_PRIVATE.match(real):
+            self.refuse(f"opening {path!r}")
+        writing = any(c in mode for c in "wax+") if isinstance(mode, str) else bool(flags & _WRITE_FLAGS)
+        if real.startswith(self.results) and not (writing and real == self.report_file):
+            self.refuse(f"opening {path!r}")
+        if writing and (not self.writable_path(path) or mode is None and not os.path.isabs(os.fsdecode(path))):
+            self.refuse(f"writing {path!r}")
+
+    def __call__(self, event: str, args: tuple) -> None:
+        if event == "open":
+            self.check_open(*args)
+        elif event in PATH_EVENTS:
+            self.check_path_event(event, args)
+        elif event in self.blocked:
+            self.refuse(event)
+        elif event == "pickle.find_class":
+            if (str(args[0]), str(args[1])) not in self.pickle_globals:
+                self.refuse(f"unpickling {args[0]}.{args[1]}")
+        elif event in ("os.putenv", "os.unsetenv") and os.fsdecode(args[0]) in self.loader_env:
+            self.refuse(f"changing ${os.fsdecode(args[0])}")
+
+
+def install_guard(writable: list[str], results: str, report_file: str, records_fd: int,
+                  allow: frozenset[str] = frozenset(), on_refuse=None) -> None:
     """Refuse, from now on, what a test process must not do (an audit hook: it cannot be removed).
 
     Writes only below `writable` (the module's working folder, its HOME and TMPDIR) and to
     `report_file`; nothing at all in `results` (the private folder of the records); no new
-    processes, signals, sockets, C libraries, tracing or garbage-collector walks; no unpickling
-    of anything but NumPy arrays; no change to the variables that tell the loader where student
-    files are. Each refusal is a PermissionError in the code that tried, so the test fails and
-    says why.
+    processes, signals, sockets, C libraries, tracing or garbage-collector walks (less what
+    `allow` names: a module's guard_allow in course.toml); no unpickling of anything but NumPy
+    arrays; no change to the variables that tell the loader where student files are. Each
+    refusal calls `on_refuse` (the recorder keeps it, even when student code catches it) and is
+    a PermissionError in the code that tried, so the test fails and says why.
     """
-    roots = tuple(os.path.realpath(p) + os.sep for p in writable)
-    results = os.path.realpath(results) + os.sep
-    report_file = os.path.realpath(report_file)
-    records = os.fstat(records_fd)
-
-    def refuse(what: str):
-        raise PermissionError(f"{what} is not allowed while the grader runs the tests")
-
-    def writable_path(path) -> bool:
-        real = os.path.realpath(os.fsdecode(path))
-        return real == os.devnull or real == report_file or (real + os.sep).startswith(roots)
-
-    def check_path_event(event: str, args: tuple) -> None:
-        paths, dir_fds = PATH_EVENTS[event]
-        if any(i < len(args) and args[i] not in (None, -1) for i in dir_fds):
-            refuse(f"{event} relative to a directory descriptor")
-        for i in paths:
-            path = args[i]
-            if isinstance(path, int) or not writable_path(path):
-                if not (event == "os.mkdir" and os.path.realpath(os.fsdecode(path)) + os.sep == results):
-                    refuse(f"{event} of {path!r}")
-
-    def hook(event: str, args: tuple) -> None:
-        if event == "open":
-            path, mode, flags = args
-            if isinstance(path, int):
-                if path > 2 and _same_file(path, records):
-                    refuse("opening the grader's records")
-                return
-            if path is None:
-                return
-            real = os.path.realpath(os.fsdecode(path))
-            if _PROC_PRIVATE.match(os.path.abspath(os.fsdecode(path))) or _PROC_PRIVATE.match(real):
-                refuse(f"opening {path!r}")
-            writing = any(c in mode for c in "wax+") if isinstance(mode, str) else bool(flags & _WRITE_FLAGS)
-            if real.startswith(results) and not (writing and real == report_file):
-                refuse(f"opening {path!r}")
-            if writing and (not writable_path(path) or mode is None and not os.path.isabs(os.fsdecode(path))):
-                refuse(f"writing {path!r}")
-        elif event in PATH_EVENTS:
-            check_path_event(event, args)
-        elif event in BLOCKED_EVENTS:
-            refuse(event)
-        elif event == "pickle.find_class":
-            module, name = args
-            if not (str(module).split(".")[0] == "numpy" and name in PICKLE_GLOBALS):
-                refuse(f"unpickling {module}.{name}")
-        elif event in ("os.putenv", "os.unsetenv"):
-            if os.fsdecode(args[0]) in LOADER_ENV:
-                refuse(f"changing ${os.fsdecode(args[0])}")
-
-    sys.addaudithook(hook)
+    sys.addaudithook(Guard(writable, results, report_file, records_fd, allow, on_refuse))
 
 
 def _same_file(fd: int, info: os.stat_result) -> bool:
@@ -249,6 +305,61 @@ class CappedOutput:
         return getattr(self._stream, name)
 
 
+# ---------------------------------------------------------------------------- known hangs
+
+
+def start_watchdog(hangs: list, submission: str, dwell: float, period: float = 0.25) -> None:
+    """End a test early when it is stuck where an earlier module's run already hung.
+
+    `hangs` are [file, first line, last line, label] spans (the function a module hung in, found
+    by the grader). A thread samples the main thread's stack; when the same call of such a
+    function has been running for `dwell` seconds it interrupts the test with a timeout that
+    names the function, instead of waiting for the per-test limit. Functions that never hung are
+    never watched, so a slow but honest test is only ever ended by the per-test limit.
+    """
+    if not hangs:
+        return
+    import signal
+    import threading
+    import time
+
+    import pytest
+
+    root = os.path.realpath(submission)
+    targets = [(os.path.join(root, file), int(first), int(last), str(label)) for file, first, last, label in hangs]
+    main_thread = threading.get_ident()
+    found: dict = {}
+
+    def interrupt(signum, frame):
+        pytest.fail(f"Timeout: stuck in {found.get('label', 'a function')}, where an earlier module's tests "
+                    f"already hung (ended after {dwell:g} s)", pytrace=False)
+
+    def stuck_frame():
+        frame = sys._current_frames().get(main_thread)
+        while frame is not None:
+            name = os.path.realpath(frame.f_code.co_filename)
+            for path, first, last, label in targets:
+                if name == path and first <= frame.f_lineno <= last:
+                    return frame, label
+            frame = frame.f_back
+        return None, None
+
+    def watch():
+        since = None
+        while True:
+            time.sleep(period)
+            frame, label = stuck_frame()
+            if frame is None or since is None or since[0] is not frame:
+                since = (frame, time.monotonic()) if frame is not None else None
+            elif time.monotonic() - since[1] >= dwell:
+                found["label"] = label
+                since = None
+                signal.pthread_kill(main_thread, signal.SIGUSR2)
+
+    signal.signal(signal.SIGUSR2, interrupt)
+    threading.Thread(target=watch, name="tinytorch-hang-watchdog", daemon=True).start()
+
+
 # ---------------------------------------------------------------------------- running pytest
 
 
@@ -259,7 +370,8 @@ def main(config: dict) -> int:
     import pytest
 
     records = open(config["records"], "w", encoding="utf-8")
-    plugin = Recorder(records, config["submission"], config["secret"])
+    plugin = Recorder(records, config["submission"], config["secret"], config.get("module", ""),
+                      config.get("owners"), int(config.get("stop_after", 2)))
     # Plugin autoloading is off (PYTEST_DISABLE_PLUGIN_AUTOLOAD): only these plugins run.
     args = [
         *config["tests"],
@@ -277,8 +389,10 @@ def main(config: dict) -> int:
     budget = [int(config["output_chars"])]
     sys.stdout, sys.stderr = CappedOutput(sys.stdout, budget), CappedOutput(sys.stderr, budget)
     cwd = os.getcwd()
+    start_watchdog(config.get("known_hangs") or [], config["submission"], float(config.get("hang_dwell", 2.0)))
     install_guard([cwd, os.environ.get("HOME", cwd), os.environ.get("TMPDIR", cwd)],
-                  os.path.dirname(config["records"]), config["json_report"], records.fileno())
+                  os.path.dirname(config["records"]), config["json_report"], records.fileno(),
+                  frozenset(config.get("guard_allow", ())), plugin.guard_refused)
     del config
     try:
         code = pytest.main(args, plugins=[plugin])

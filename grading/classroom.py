@@ -31,6 +31,8 @@ import json
 import os
 from pathlib import Path
 
+from grading.report import from_json, milestone_state, notes_above, points_table
+
 ENV_FILE = "classroom.env"
 REPORT_FILE = "report.json"
 
@@ -93,44 +95,26 @@ def annotations(total: float, maximum: float) -> list[str]:
     ]
 
 
-def table(results: list[tuple[str, dict]]) -> str:
-    rows = [("runner", "points", "tests passed", "status")]
-    for runner, result in results:
-        tests = result.get("tests", [])
-        score = sum(t.get("score", 0) for t in tests)
-        passed = sum(t.get("status") == "pass" for t in tests)
-        rows.append((runner, f"{js_number(score)}/{js_number(result.get('max_score', 0))}",
-                     f"{passed}/{len(tests)}", result.get("status", "?")))
-    total, maximum = totals(results)
-    rows.append(("total", f"{js_number(total)}/{js_number(maximum)}", "", ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
-
-
 def milestone_outputs(report: dict) -> dict[str, str]:
     return {f"milestone{ms['id']}": "true" if ms["unlocked"] else "false" for ms in report.get("milestones", [])}
 
 
 def publish(report_dir: Path, github_output: str | None = None) -> list[str]:
-    """Print the table and the annotations; write the job outputs. Returns the printed lines."""
+    """Print the points table and the annotations; write the job outputs. Returns the printed lines."""
     results = runner_results(read_env(report_dir))
     path = report_dir / REPORT_FILE
     try:
-        report = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ClassroomError(f"{path} is missing or unreadable: {exc}") from None
+    report = from_json(data)
     total, maximum = totals(results)
-    lines = []
-    if report.get("tests") == "visible":
-        lines.append("visible tests only; official grade pending")
-    lines += [table(results), ""]
-    for ms in report.get("milestones", []):
-        state = "unlocked" if ms["unlocked"] else "locked (needs " + ", ".join(ms.get("missing", [])) + ")"
-        lines.append(f"milestone {ms['id']} {ms['slug']}: {state}")
+    lines = notes_above(report) + [points_table(report), ""]
+    lines += [f"milestone {ms.id} {ms.slug}: {milestone_state(ms)}" for ms in report.milestones]
     lines += annotations(total, maximum)
     print("\n".join(lines), flush=True)
     if github_output:
-        outputs = {**milestone_outputs(report), "points": js_number(total), "max-points": js_number(maximum)}
+        outputs = {**milestone_outputs(data), "points": js_number(total), "max-points": js_number(maximum)}
         with open(github_output, "a", encoding="utf-8") as fh:
             fh.write("".join(f"{key}={value}\n" for key, value in outputs.items()))
     return lines

@@ -16,18 +16,19 @@ from grading.grader import grade
 from grading.model import MilestoneResult
 from grading.sandbox import course_test_sources
 from grading.score import gate
+from tinytorch.contract import ROOT_ENV, uses_solutions
 from tinytorch.manifest import Course
 
 
 def _loader_submission(course: Course, tmp: Path) -> Path:
     """The submission the loader would import from, given TINYTORCH_SOURCE / TINYTORCH_ROOT."""
-    if os.environ.get("TINYTORCH_SOURCE", "").strip().lower() == "solutions":
+    if uses_solutions():
         for module in course.modules:
             target = tmp / module.student_file
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(course.root / module.solution_file, target)
         return tmp
-    root = os.environ.get("TINYTORCH_ROOT")
+    root = os.environ.get(ROOT_ENV)
     return Path(root) if root else course.root
 
 
@@ -41,6 +42,6 @@ def check_unlocked(course: Course, milestone_id: str, submission: Path | None = 
     sources = course_test_sources(course, hidden=hidden)
     with tempfile.TemporaryDirectory(prefix="tt-gate-") as tmp:
         root = submission or _loader_submission(course, Path(tmp))
-        report = grade(course, root, sources, modules=list(milestone.requires))
+        report = grade(course, root, sources, modules=list(milestone.requires), isolated=False)
     verdict = gate(milestone, {m.id: m for m in report.modules})
     return verdict, {m.id: f"{m.status} ({m.score:g}/{m.max:g})" for m in report.modules}

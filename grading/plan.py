@@ -14,13 +14,16 @@ import os
 import tempfile
 from pathlib import Path
 
+from grading.limits import Limits
 from grading.model import Plan, PlannedTest
-from grading.run import Limits, run_pytest
+from grading.run import run_pytest
 from grading.sandbox import TestSources, build_sandbox
-from grading.stubs import stub_tasks
+from grading.stubs import stub_tasks, task_owners
+from tinytorch.contract import SOLUTIONS
 from tinytorch.manifest import Course
 
 PLAN_FILE = "plan.json"
+PLAN_FORMAT = "plan/2"          # part of the cache key: a plan cached by an older grader is not reused
 
 
 class PlanError(RuntimeError):
@@ -28,12 +31,22 @@ class PlanError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "tinytorch-classroom" / "plans"
+    """Where collected plans are cached: the user's cache, or a temporary folder for a user without
+    a writable home (the unprivileged official regrade runs with HOME=/nonexistent)."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tinytorch-classroom" / "plans"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=base, prefix=".probe-")
+        probe.close()
+        return base
+    except OSError:
+        fallback = Path(tempfile.gettempdir()) / f"tinytorch-plans-{os.getuid()}"
+        fallback.mkdir(mode=0o700, exist_ok=True)
+        return fallback
 
 
 def _fingerprint(course: Course, sources: TestSources) -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(PLAN_FORMAT.encode())
     files = [course.root / "course.toml"]
     for module in course.modules:
         files += [course.root / module.solution_file, *sources.visible(module), *sources.hidden(module)]
@@ -49,8 +62,9 @@ def _visibility(nodeid: str) -> str:
 
 def plan_from_json(data: dict) -> Plan:
     return Plan(
-        tests=[PlannedTest(t["nodeid"], t["module"], t["visibility"], float(t["points"])) for t in data["tests"]],
+        tests=tuple(PlannedTest(t["nodeid"], t["module"], t["visibility"], float(t["points"])) for t in data["tests"]),
         tasks={k: int(v) for k, v in data["tasks"].items()},
+        owners={file: dict(tasks) for file, tasks in data.get("owners", {}).items()},
     )
 
 
@@ -59,6 +73,7 @@ def plan_to_json(plan: Plan) -> dict:
         "tests": [{"nodeid": t.nodeid, "module": t.module, "visibility": t.visibility, "points": t.points}
                   for t in plan.tests],
         "tasks": plan.tasks,
+        "owners": plan.owners,
     }
 
 
@@ -76,8 +91,9 @@ def collect_plan(course: Course, sources: TestSources) -> Plan:
         build_sandbox(course, course.root, sources, sandbox)
         by_folder = {m.folder: m.id for m in course.modules}
         tests = [str(sandbox / "tests" / m.folder) for m in course.modules]
-        facts, lines, _ = run_pytest(course.root, sandbox, tests, sandbox / "work" / course.modules[0].id,
-                                     Limits(module_timeout=300), source="solutions", collect_only=True)
+        proc = run_pytest(course.root, sandbox, tests, sandbox / "work" / course.modules[0].id,
+                          Limits(module_timeout=300), source=SOLUTIONS, collect_only=True)
+    lines = proc.lines
     errors = [line for line in lines if line.get("kind") == "collect"]
     if errors:
         first = errors[0]
@@ -91,12 +107,14 @@ def collect_plan(course: Course, sources: TestSources) -> Plan:
         if line.get("points") is None:
             raise PlanError(f"{nodeid} has no @pytest.mark.points(N) marker")
         planned.append(PlannedTest(nodeid, by_folder[nodeid.split("/", 1)[0]], _visibility(nodeid), float(line["points"])))
-    if not planned and facts["returncode"] not in (0, 5):
-        raise PlanError(f"collecting the tests failed (exit {facts['returncode']}):\n{facts['output'][-2000:]}")
+    if not planned and proc.returncode not in (0, 5):
+        raise PlanError(f"collecting the tests failed (exit {proc.returncode}):\n{proc.output[-2000:]}")
     tasks = {module: len(regions) for module, regions in stub_tasks(course).items()}
-    plan = Plan(planned, tasks)
+    plan = Plan(tuple(planned), tasks, task_owners(course))
     cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps(plan_to_json(plan), indent=1), encoding="utf-8")
+    tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(plan_to_json(plan), indent=1), encoding="utf-8")
+    os.replace(tmp, cached)             # atomic: parallel gradings never read half a plan
     return plan
 
 
@@ -104,19 +122,21 @@ def shipped_plan(course: Course, sources: TestSources) -> Plan:
     """The plan written beside the tests (student repositories, hidden bundles)."""
     tests: list[PlannedTest] = []
     tasks: dict[str, int] = {}
+    owners: dict[str, dict[str, str]] = {}
     locations = [course.root / "grading" / PLAN_FILE]
     if sources.hidden_root is not None:
-        locations.append(sources.hidden_root / PLAN_FILE)
+        locations.append(sources.hidden_root / "grading" / PLAN_FILE)
     for location in locations:
         if location.is_file():
             plan = plan_from_json(json.loads(location.read_text(encoding="utf-8")))
             tests += [t for t in plan.tests if not any(t.nodeid == u.nodeid for u in tests)]
             tasks.update(plan.tasks)
+            owners.update(plan.owners)
     if not tests:
         raise PlanError(f"no reference solutions and no {PLAN_FILE} in {', '.join(map(str, locations))}: "
                         "cannot tell which tests to expect")
     wanted_hidden = sources.hidden_root is not None or sources.hidden_in_course
-    return Plan([t for t in tests if wanted_hidden or t.visibility == "visible"], tasks)
+    return Plan(tuple(t for t in tests if wanted_hidden or t.visibility == "visible"), tasks, owners)
 
 
 def load_plan(course: Course, sources: TestSources) -> Plan:

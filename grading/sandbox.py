@@ -25,7 +25,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from grading.model import ERROR, POLICY
+from grading.model import Status
 from grading.policy import check_module_source, describe_violations
 from tinytorch.manifest import Course, Module
 
@@ -55,14 +55,14 @@ class StudentFile:
     path: str                 # relative to the submission root
     sha256: str | None        # None when missing or unreadable
     problem: str = ""         # why the file was not run, for the report
-    status: str = ERROR       # the module's status when there is a problem (error or policy)
+    status: str = Status.ERROR   # the module's status when there is a problem (error or policy)
 
 
 @dataclass(frozen=True)
 class TestSources:
     """Where the trusted tests come from."""
     visible_root: Path                 # folder holding assignments/NN_slug/tests/
-    hidden_root: Path | None           # folder holding NN_slug/*.py (a bundle), or None
+    hidden_root: Path | None           # an instructor's bundle (assignments/NN_slug/hidden/*.py), or None
     hidden_in_course: bool = False     # hidden tests under visible_root/assignments/NN_slug/hidden/
 
     def visible(self, module: Module) -> list[Path]:
@@ -71,12 +71,16 @@ class TestSources:
 
     def hidden(self, module: Module) -> list[Path]:
         if self.hidden_root is not None:
-            folder = self.hidden_root / module.folder
+            folder = self.hidden_root / "assignments" / module.folder / "hidden"
         elif self.hidden_in_course:
             folder = self.visible_root / "assignments" / module.folder / "hidden"
         else:
             return []
         return sorted(folder.glob("*.py")) if folder.is_dir() else []
+
+    def all_files(self, course: Course) -> list[Path]:
+        """Every test file of the course these sources hold (for the report's provenance)."""
+        return [path for module in course.modules for path in (*self.visible(module), *self.hidden(module))]
 
 
 def course_test_sources(course: Course, hidden: Path | None = None, visible_only: bool = False) -> TestSources:
@@ -147,7 +151,7 @@ def take_student_file(course: Course, module: Module, submission: Path, policy: 
     violations = check_module_source(course, module, text) if policy else []
     if violations:
         problem = describe_violations(relative, violations)
-        return StudentFile(relative, digest, problem, POLICY), placeholder(problem)
+        return StudentFile(relative, digest, problem, Status.POLICY), placeholder(problem)
     return StudentFile(relative, digest), data
 
 

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from grading import generated
 from tinytorch.manifest import Course, Module
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?:[ \t]+(?P<module>\d\d))?[ \t]*$")
@@ -84,6 +85,10 @@ def find_regions(source: str, path: Path, owner: Module, course: Course) -> list
             task = functions.get(start)
             if task is None:
                 raise StubError(f"{path}:{start}: a solution region must sit inside a function body")
+            mixed = next((r for r in regions if r.task == task and r.module != module), None)
+            if mixed:
+                raise StubError(f"{path}:{start}: {task} holds regions of modules {mixed.module} and {module}; "
+                                "a function's regions must belong to one module (blame goes by function)")
             regions.append(Region(module, task, start, number, indent))
             open_at = None
         elif "SOLUTION" in line and line.strip().startswith("#") and ("BEGIN" in line or "END" in line):
@@ -131,30 +136,36 @@ def stub_tasks(course: Course) -> dict[str, list[Region]]:
     return tasks
 
 
-def write_stubs(course: Course, root: Path | None = None, keep: frozenset[str] = frozenset()) -> list[Path]:
-    """Write every module's student file under `root` (default: this course); return the paths changed."""
-    root = Path(root or course.root)
-    changed: list[Path] = []
+def task_owners(course: Course) -> dict[str, dict[str, str]]:
+    """{student file: {function: module}} for every function whose body is a solution region.
+
+    The one map from a task to the module that owns it (grading/blame.py applies it). A function
+    holds regions of one module only (find_regions refuses a mix), so the map is well defined.
+    """
+    owners: dict[str, dict[str, str]] = {m.student_file: {} for m in course.modules}
+    for module in course.modules:
+        path = course.root / module.solution_file
+        for region in find_regions(path.read_text(encoding="utf-8"), path, module, course):
+            owners[module.student_file][region.task] = region.module
+    return owners
+
+
+def stub_files(course: Course, keep: frozenset[str] = frozenset()) -> dict[Path, str]:
+    """{student file: stub text} for every module; regions of modules in `keep` keep their solution."""
+    files: dict[Path, str] = {}
     for module in course.modules:
         src = course.root / module.solution_file
         if not src.is_file():
             raise StubError(f"{src}: the reference solution of module {module.id} is missing")
-        stub = make_stub(src.read_text(encoding="utf-8"), src, module, course, keep)
-        dest = root / module.student_file
-        if not dest.is_file() or dest.read_text(encoding="utf-8") != stub:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(stub, encoding="utf-8")
-            changed.append(dest)
-    return changed
+        files[Path(module.student_file)] = make_stub(src.read_text(encoding="utf-8"), src, module, course, keep)
+    return files
+
+
+def write_stubs(course: Course, root: Path | None = None, keep: frozenset[str] = frozenset()) -> list[Path]:
+    """Write every module's student file under `root` (default: this course); return the paths changed."""
+    return generated.write(stub_files(course, keep), Path(root or course.root))
 
 
 def check_stubs(course: Course) -> list[str]:
     """Student files that differ from what `make stubs` would write (empty when all agree)."""
-    stale = []
-    for module in course.modules:
-        src = course.root / module.solution_file
-        stub = make_stub(src.read_text(encoding="utf-8"), src, module, course)
-        dest = course.root / module.student_file
-        if not dest.is_file() or dest.read_text(encoding="utf-8") != stub:
-            stale.append(module.student_file)
-    return stale
+    return generated.stale(stub_files(course), course.root)

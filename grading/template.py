@@ -7,6 +7,8 @@ What goes in:
     assignments/NN_slug/README.md    the assignment
     assignments/NN_slug/tests/       the visible tests
     tinytorch_stub/, grading/, milestones/, course.toml, Makefile, pyproject.toml, .gitignore
+                                     (the student's own copy of the grader: the workflow grades
+                                     with the instructor's, see bundle.py)
     grading/plan.json                the visible tests and their points (a student repository has
                                      no solutions to collect them against)
     .github/workflows/classroom.yml  grading on push
@@ -24,57 +26,12 @@ import json
 import shutil
 from pathlib import Path
 
-from grading.plan import PLAN_FILE, collect_plan, plan_to_json
-from grading.sandbox import course_test_sources
+from grading.builder import (IGNORE, TemplateError, copy_grader, copy_module_files, prepare_output,  # noqa: F401
+                             require_files, run_builder, split_plan)
+from grading.plan import PLAN_FILE
 from grading.stubs import write_stubs
 from grading.workflow import CLASSROOM_FILE, classroom_text
-from tinytorch.manifest import Course, load_course
-
-SHIPPED_TREES = ("tinytorch_stub", "grading", "milestones")
-SHIPPED_FILES = ("course.toml", "Makefile", "pyproject.toml", ".gitignore")
-IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "out", PLAN_FILE)
-KEEP = {".git"}
-
-
-class TemplateError(ValueError):
-    """The template or bundle cannot be written: a course file is missing, or OUT cannot be used."""
-
-
-def require_files(course: Course, *names: str) -> None:
-    """Fail before writing anything when a module lacks one of its files (names below assignments/NN_slug/)."""
-    missing = [f"{m.solution_file}" for m in course.modules if not (course.root / m.solution_file).is_file()]
-    missing += [f"assignments/{m.folder}/{name}" for m in course.modules for name in names
-                if not (course.root / "assignments" / m.folder / name).exists()]
-    if missing:
-        raise TemplateError("these course files are missing (see docs/AUTHORING.md):\n  " + "\n  ".join(missing))
-
-
-def prepare_output(out: Path, force: bool, course: Course) -> Path:
-    """Make `out` an empty folder (except .git); refuse a non-empty one without `force`."""
-    out = out.resolve()
-    if out == course.root or course.root.is_relative_to(out):
-        raise TemplateError(f"{out} holds this course checkout; choose a folder outside it (e.g. ../tinytorch-template)")
-    if out.exists() and not out.is_dir():
-        raise TemplateError(f"{out} exists and is not a folder")
-    present = [p for p in out.iterdir() if p.name not in KEEP] if out.is_dir() else []
-    if present and not force:
-        raise TemplateError(f"{out} is not empty; pass --force (make ... FORCE=1) to replace its contents "
-                          "(a .git folder is kept)")
-    for path in present:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def split_plan(course: Course) -> tuple[dict, dict]:
-    """The plan (collected against the reference) as (visible part, hidden part), in plan.json form."""
-    data = plan_to_json(collect_plan(course, course_test_sources(course)))
-    visible, hidden = ({"tests": [t for t in data["tests"] if t["visibility"] == visibility], "tasks": data["tasks"]}
-                       for visibility in ("visible", "hidden"))
-    return visible, hidden
+from tinytorch.manifest import Course
 
 
 def _table(course: Course) -> list[str]:
@@ -85,10 +42,13 @@ def _table(course: Course) -> list[str]:
 
 
 def student_readme(course: Course) -> str:
+    """The template's README.md, written for students."""
+    return "\n".join([*_start(course), *_how_to_work(course), *_milestones(course), *_commands()]) + "\n"
+
+
+def _start(course: Course) -> list[str]:
     first = course.modules[0]
-    milestones = [f"- **Milestone {ms.id}: {ms.title}** (`make milestone N={ms.id}`) needs modules "
-                  f"{', '.join(ms.requires)}." for ms in course.milestones]
-    lines = [
+    return [
         f"# {course.name}",
         "",
         "Build a PyTorch-like deep-learning library in NumPy, one module at a time. Each module is a",
@@ -109,6 +69,12 @@ def student_readme(course: Course) -> str:
         "",
         *_table(course),
         "",
+    ]
+
+
+def _how_to_work(course: Course) -> list[str]:
+    first = course.modules[0]
+    return [
         "## How to work",
         "",
         f"1. Read `assignments/{first.folder}/README.md`, then open `{first.student_file}`. Each body you",
@@ -119,12 +85,20 @@ def student_readme(course: Course) -> str:
         "   visible tests and the course's hidden tests, points per module, and the failing tests with a",
         "   short reason. The points appear in GitHub Classroom.",
         "4. Later modules build on earlier ones. When a module fails because of an earlier module's",
-        "   file, the report says `blocked` and names that file.",
+        "   code, the report says `blocked` and names that module; when an earlier module does not pass",
+        "   yet, a failing module's note says its failures may come from there.",
         "",
         "Only your files `assignments/NN_slug/slug.py` are graded. Use NumPy and the standard library.",
         "The grader copies nothing else from your repository: your own tests, conftest.py, configuration,",
         "Makefile and workflow changes play no part in the grade your instructor records.",
         "",
+    ]
+
+
+def _milestones(course: Course) -> list[str]:
+    milestones = [f"- **Milestone {ms.id}: {ms.title}** (`make milestone N={ms.id}`) needs modules "
+                  f"{', '.join(ms.requires)}." for ms in course.milestones]
+    return [
         "## Milestones",
         "",
         "When every module a milestone needs has passed, the workflow runs it and attaches its plots and",
@@ -135,6 +109,11 @@ def student_readme(course: Course) -> str:
         "`FORCE=1 make milestone N=1` runs a milestone before its modules pass, to explore; the result",
         "then says it does not count.",
         "",
+    ]
+
+
+def _commands() -> list[str]:
+    return [
         "## Commands",
         "",
         "| command | what |",
@@ -147,7 +126,6 @@ def student_readme(course: Course) -> str:
         "A local grade counts the visible tests only (its report says so); the grade on GitHub adds",
         "the hidden tests.",
     ]
-    return "\n".join(lines) + "\n"
 
 
 def build_template(course: Course, out: Path, force: bool = False) -> Path:
@@ -155,33 +133,15 @@ def build_template(course: Course, out: Path, force: bool = False) -> Path:
     require_files(course, "README.md", "tests")  # first: nothing is written for a broken course
     visible_plan, _ = split_plan(course)
     out = prepare_output(out, force, course)
-    for name in SHIPPED_TREES:
-        shutil.copytree(course.root / name, out / name, ignore=IGNORE)
-    for name in SHIPPED_FILES:
-        shutil.copyfile(course.root / name, out / name)
-    for module in course.modules:
-        src, dest = course.root / "assignments" / module.folder, out / "assignments" / module.folder
-        dest.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src / "README.md", dest / "README.md")
-        shutil.copytree(src / "tests", dest / "tests", ignore=IGNORE)
+    copy_grader(course, out)
+    shutil.copytree(course.root / "milestones", out / "milestones", ignore=IGNORE)
+    copy_module_files(course, out, "README.md", "tests")
     write_stubs(course, root=out)
     (out / "grading" / PLAN_FILE).write_text(json.dumps(visible_plan, indent=1) + "\n", encoding="utf-8")
     (out / CLASSROOM_FILE).parent.mkdir(parents=True, exist_ok=True)
     (out / CLASSROOM_FILE).write_text(classroom_text(course), encoding="utf-8")
     (out / "README.md").write_text(student_readme(course), encoding="utf-8")
     return out
-
-
-def run_builder(args, build, done: str) -> int:
-    """Run `build(course, OUT, force)` for a command; a missing file or a non-empty OUT exits 2."""
-    course = load_course()
-    try:
-        out = build(course, Path(args.out), force=args.force)
-    except TemplateError as exc:
-        print(f"error: {exc}", flush=True)
-        return 2
-    print(done.format(out=out, modules=len(course.modules)))
-    return 0
 
 
 def cmd_template(args) -> int:

@@ -1,22 +1,25 @@
-"""Write the GitHub workflows from course.toml (as text: no YAML library).
+"""Write the GitHub workflows from course.toml: built as data, serialized with PyYAML.
 
     python -m grading workflow           write .github/workflows/classroom.yml and ci.yml
     python -m grading workflow --check   exit 1 when a committed file differs from what it writes
 
-classroom.yml runs in student repositories: one grading job, then one job per milestone of
-course.toml that runs only when the grading job says the milestone is unlocked. ci.yml is this
-course repository's own CI (`bash .ci/run`); the student template never contains it.
+classroom.yml runs in student repositories. Its grading job fetches the instructor's private
+repository (the grader, every test and the plan; bundle.py writes it) at a pinned ref into
+`.grader/` and grades the student's files with that grader: an edited `grading/` in a student's
+repository changes nothing. When the fetch is not configured or fails, it grades with the
+repository's own grader and visible tests and says first that the grade is unofficial. Then one
+job per milestone of course.toml runs when the grading job says it is unlocked; a milestone whose
+files have not changed since its last successful run restores that result instead of training
+again. ci.yml is this course repository's own CI (`bash .ci/run`).
 
 Every shell command the workflows run is in STEPS or MILESTONE_STEPS below. The course's own
 tests execute exactly those commands against a built template, and check that each one is a
-Makefile target or a grader command.
+Makefile target, a grader command or plain shell.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,13 +31,16 @@ CHECKOUT = "actions/checkout@v7"
 SETUP_PYTHON = "actions/setup-python@v7"
 UPLOAD_ARTIFACT = "actions/upload-artifact@v7"
 CACHE = "actions/cache@v6"
+CACHE_RESTORE = "actions/cache/restore@v6"
+CACHE_SAVE = "actions/cache/save@v6"
 
 PYTHON_VERSION = "3.11"                 # the oldest Python the course supports (pyproject.toml)
 WORKFLOW_NAME = "Autograding Tests"     # GitHub Classroom looks for this workflow name ...
 GRADING_JOB = "run-autograding-tests"   # ... and this job (see README, "Instructors")
 REPORT_DIR = "reports/grade"
-HIDDEN_DIR = ".hidden-tests"
+GRADER_DIR = ".grader"                  # where the instructor's repository is checked out
 HIDDEN_REPO_VAR = "TINYTORCH_HIDDEN_REPO"       # organisation variable: owner/name of the private repo
+HIDDEN_REF_VAR = "TINYTORCH_HIDDEN_REF"         # organisation variable: the tag or commit to grade with
 HIDDEN_TOKEN_SECRET = "TINYTORCH_HIDDEN_TOKEN"  # organisation secret: read-only token for it
 DATA_CACHE = "~/.cache/tinytorch-classroom/data"   # tinytorch.datasets' default cache folder
 DATA_SOURCES = ("tinytorch_stub/tinytorch/datasets.py",)   # holds the data sets' checksums
@@ -65,32 +71,44 @@ else
 fi
 """
 
-GRADE = f"""\
-hidden=""
-case "$HIDDEN_FETCH" in
-  success)
-    if [ -f {HIDDEN_DIR}/plan.json ]; then hidden={HIDDEN_DIR}
-    else why="the hidden-tests repository has no plan.json (the instructor writes it with make hidden-bundle)"; fi ;;
-  failure) why="fetching the hidden tests failed (check {HIDDEN_REPO_VAR} and {HIDDEN_TOKEN_SECRET})" ;;
-  *) why="no hidden tests are configured (organisation variable {HIDDEN_REPO_VAR}, secret {HIDDEN_TOKEN_SECRET})" ;;
-esac
-if [ -n "$hidden" ]; then
-  python -m grading grade . --hidden "$hidden" --out {REPORT_DIR} --label "$GITHUB_REPOSITORY" --step-summary
+CHOOSE = f"""\
+if [ "$HIDDEN_FETCH" = success ] && [ -f {GRADER_DIR}/grading/plan.json ]; then
+  echo "dir={GRADER_DIR}" >> "$GITHUB_OUTPUT"
+  echo "official=true" >> "$GITHUB_OUTPUT"
 else
-  echo "::warning title=Visible tests only::$why. This grade counts the visible tests only; the official grade is pending."
-  python -m grading grade . --visible-only --out {REPORT_DIR} --label "$GITHUB_REPOSITORY" --step-summary
+  case "$HIDDEN_FETCH" in
+    success) why="the instructor's repository has no grading/plan.json (write it with make hidden-bundle)" ;;
+    failure) why="fetching the instructor's repository failed (check {HIDDEN_REPO_VAR}, {HIDDEN_REF_VAR} and {HIDDEN_TOKEN_SECRET})" ;;
+    *) why="no instructor repository is configured (organisation variable {HIDDEN_REPO_VAR}, secret {HIDDEN_TOKEN_SECRET})" ;;
+  esac
+  echo "::warning title=Unofficial grade::$why. This run grades with the repository's own grader and the visible tests only."
+  echo "dir=." >> "$GITHUB_OUTPUT"
+  echo "official=false" >> "$GITHUB_OUTPUT"
 fi
 """
 
-INSTALL = Step("Install", "install", "make install PY=python\n")
+GRADE = f"""\
+cd "$GRADER"
+if [ "$OFFICIAL" = true ]; then
+  python -m grading grade "$GITHUB_WORKSPACE" --out "$GITHUB_WORKSPACE/{REPORT_DIR}" --label "$GITHUB_REPOSITORY" --step-summary
+else
+  python -m grading grade "$GITHUB_WORKSPACE" --visible-only --unofficial --out "$GITHUB_WORKSPACE/{REPORT_DIR}" --label "$GITHUB_REPOSITORY" --step-summary
+fi
+"""
 
-# The grading job, in order (the fetch of the hidden tests sits between install and grade).
+GRADER_ENV = {"GRADER": "${{ steps.grader.outputs.dir }}", "OFFICIAL": "${{ steps.grader.outputs.official }}"}
+
+# The grading job, in order (the fetch of the instructor's repository sits before `grader`).
 STEPS = {
     "role": Step("Course repository or student repository?", "role", ROLE),
-    "install": INSTALL,
-    "grade": Step("Grade", "grade", GRADE, {"HIDDEN_FETCH": "${{ steps.hidden.outcome }}"}),
-    "points": Step("Points for GitHub Classroom", "points", f"python -m grading classroom {REPORT_DIR}\n"),
+    "grader": Step("Which grader?", "grader", CHOOSE, {"HIDDEN_FETCH": "${{ steps.hidden.outcome }}"}),
+    "install": Step("Install", "install", 'make -C "$GRADER" install PY=python\n', GRADER_ENV),
+    "grade": Step("Grade", "grade", GRADE, GRADER_ENV),
+    "points": Step("Points for GitHub Classroom", "points",
+                   f'cd "$GRADER"\npython -m grading classroom "$GITHUB_WORKSPACE/{REPORT_DIR}"\n', GRADER_ENV),
 }
+
+INSTALL = Step("Install", "install", "make install PY=python\n")
 
 # A milestone job; {id} is the milestone's id.
 MILESTONE_STEPS = {
@@ -98,12 +116,15 @@ MILESTONE_STEPS = {
     "run": Step("Run milestone {id}", "milestone", "python -m grading milestone {id} --out reports/milestone-{id}\n",
                 {"TINYTORCH_MILESTONE_GATED": "1"}),
     "summary": Step("Milestone report", "summary", """\
+if [ "$RESTORED" = true ]; then
+  echo "Milestone {id}: its files have not changed since its last successful run; restored that result." >> "$GITHUB_STEP_SUMMARY"
+fi
 if [ -f reports/milestone-{id}/report.md ]; then
   cat reports/milestone-{id}/report.md >> "$GITHUB_STEP_SUMMARY"
 else
   echo "Milestone {id} wrote no report: see its log." >> "$GITHUB_STEP_SUMMARY"
 fi
-"""),
+""", {"RESTORED": "${{ steps.result.outputs.cache-hit }}"}),
 }
 
 
@@ -114,8 +135,15 @@ def milestone_step(key: str, milestone_id: str) -> Step:
 
 def grading_minutes(course: Course) -> int:
     """Every module at its wall-clock limit, RUNNER_CORES at a time, plus set-up."""
-    seconds = float(course.grading.get("module_timeout", 180)) * len(course.modules) / RUNNER_CORES
+    default = float(course.grading.get("module_timeout", 180))
+    seconds = sum(float(m.limits.get("module_timeout", default)) for m in course.modules) / RUNNER_CORES
     return math.ceil(seconds / 60) + SETUP_MINUTES
+
+
+def milestone_inputs(course: Course, milestone) -> list[str]:
+    """The files a milestone's result depends on: the student files it imports, its program, the data helper."""
+    files = [course.module(m).student_file for m in milestone.requires]
+    return [*files, f"milestones/{milestone.folder}/**", "milestones/common.py", *DATA_SOURCES]
 
 
 # --- the workflows as data ------------------------------------------------------------------
@@ -133,67 +161,84 @@ def _run(step: Step, condition: str | None = None) -> dict:
     return out
 
 
-def _setup_steps(condition: str | None = None) -> list[dict]:
+def _setup_python(condition: str | None = None) -> dict:
     when = {"if": condition} if condition else {}
-    return [
-        {"name": "Set up Python", **when, "uses": SETUP_PYTHON,
-         "with": {"python-version": PYTHON_VERSION, "cache": "pip", "cache-dependency-path": "pyproject.toml"}},
-        _run(INSTALL, condition),
-    ]
+    return {"name": "Set up Python", **when, "uses": SETUP_PYTHON,
+            "with": {"python-version": PYTHON_VERSION, "cache": "pip", "cache-dependency-path": "pyproject.toml"}}
 
 
 def _checkout() -> dict:
     return {"name": "Check out", "uses": CHECKOUT, "with": {"persist-credentials": False}}
 
 
-def classroom_workflow(course: Course) -> dict:
-    grading_steps = [
+def _grading_job(course: Course) -> dict:
+    steps = [
         _checkout(),
         _run(STEPS["role"]),
-        *_setup_steps(STUDENT_REPO),
-        {"name": "Fetch the hidden tests", "id": "hidden",
+        _setup_python(STUDENT_REPO),
+        {"name": "Fetch the grader and the hidden tests", "id": "hidden",
          "if": f"{STUDENT_REPO} && vars.{HIDDEN_REPO_VAR} != '' && env.HIDDEN_TOKEN_SET == 'true'",
          "continue-on-error": True, "uses": CHECKOUT,
-         "with": {"repository": f"${{{{ vars.{HIDDEN_REPO_VAR} }}}}",
-                  "token": f"${{{{ secrets.{HIDDEN_TOKEN_SECRET} }}}}",
-                  "path": HIDDEN_DIR, "persist-credentials": False}},
-        _run(STEPS["grade"], STUDENT_REPO),
-        _run(STEPS["points"], STUDENT_REPO),
+         "with": {"repository": f"${{{{ vars.{HIDDEN_REPO_VAR} }}}}", "ref": f"${{{{ vars.{HIDDEN_REF_VAR} }}}}",
+                  "token": f"${{{{ secrets.{HIDDEN_TOKEN_SECRET} }}}}", "path": GRADER_DIR,
+                  "persist-credentials": False}},
+        *(_run(STEPS[key], STUDENT_REPO) for key in ("grader", "install", "grade", "points")),
         {"name": "Upload the report", "if": f"${{{{ !cancelled() && {STUDENT_REPO} }}}}", "uses": UPLOAD_ARTIFACT,
          "with": {"name": "grade-report", "path": REPORT_DIR}},
     ]
-    jobs: dict = {GRADING_JOB: {
+    return {
         "if": "${{ github.actor != 'github-classroom[bot]' && !github.event.repository.is_template }}",
         "runs-on": "ubuntu-latest",
         "timeout-minutes": grading_minutes(course),
         # Only whether the secret is set: its value stays out of every step but the fetch.
         "env": {"HIDDEN_TOKEN_SET": f"${{{{ secrets.{HIDDEN_TOKEN_SECRET} != '' }}}}"},
-        "outputs": {f"milestone{ms.id}": f"${{{{ steps.points.outputs.milestone{ms.id} }}}}"
-                    for ms in course.milestones},
-        "steps": grading_steps,
-    }}
-    for ms in course.milestones:
-        out = f"reports/milestone-{ms.id}"
-        jobs[f"milestone-{ms.id}"] = {
-            "name": f"Milestone {ms.id}: {ms.title}",
-            "needs": GRADING_JOB,
-            "if": f"needs.{GRADING_JOB}.outputs.milestone{ms.id} == 'true'",
-            "runs-on": "ubuntu-latest",
-            "timeout-minutes": MILESTONE_MINUTES,
-            "steps": [
-                _checkout(),
-                *_setup_steps(),
-                {"name": "Data set cache", "uses": CACHE,
-                 "with": {"path": DATA_CACHE,
-                          "key": f"tinytorch-data-${{{{ hashFiles({', '.join(repr(p) for p in DATA_SOURCES)}) }}}}"}},
-                _run(milestone_step("run", ms.id)),
-                _run(milestone_step("summary", ms.id), "${{ !cancelled() }}"),
-                {"name": "Upload plots and metrics", "if": "${{ !cancelled() }}", "uses": UPLOAD_ARTIFACT,
-                 "with": {"name": f"milestone-{ms.id}", "path": out}},
-            ],
-        }
-    return {"name": WORKFLOW_NAME, "on": ["push", "workflow_dispatch"],
-            "permissions": {"contents": "read"}, "jobs": jobs}
+        "outputs": {f"milestone{ms.id}": f"${{{{ steps.points.outputs.milestone{ms.id} }}}}" for ms in course.milestones},
+        "steps": steps,
+    }
+
+
+def _milestone_job(course: Course, ms) -> dict:
+    out = f"reports/milestone-{ms.id}"
+    fresh = "steps.result.outputs.cache-hit != 'true'"
+    key = f"milestone-{ms.id}-${{{{ hashFiles({', '.join(repr(p) for p in milestone_inputs(course, ms))}) }}}}"
+    return {
+        "name": f"Milestone {ms.id}: {ms.title}",
+        "needs": GRADING_JOB,
+        "if": f"needs.{GRADING_JOB}.outputs.milestone{ms.id} == 'true'",
+        "runs-on": "ubuntu-latest",
+        "timeout-minutes": MILESTONE_MINUTES,
+        "steps": [
+            _checkout(),
+            {"name": "An earlier result for the same files", "id": "result", "uses": CACHE_RESTORE,
+             "with": {"path": out, "key": key}},
+            _setup_python(fresh),
+            _run(INSTALL, fresh),
+            {"name": "Data set cache", "if": fresh, "uses": CACHE,
+             "with": {"path": DATA_CACHE,
+                      "key": f"tinytorch-data-${{{{ hashFiles({', '.join(repr(p) for p in DATA_SOURCES)}) }}}}"}},
+            _run(milestone_step("run", ms.id), fresh),
+            {"name": "Keep this result for the same files", "if": fresh, "uses": CACHE_SAVE,
+             "with": {"path": out, "key": key}},
+            _run(milestone_step("summary", ms.id), "${{ !cancelled() }}"),
+            {"name": "Upload plots and metrics", "if": "${{ !cancelled() }}", "uses": UPLOAD_ARTIFACT,
+             "with": {"name": f"milestone-{ms.id}", "path": out}},
+        ],
+    }
+
+
+def classroom_workflow(course: Course) -> dict:
+    jobs = {GRADING_JOB: _grading_job(course)}
+    jobs.update({f"milestone-{ms.id}": _milestone_job(course, ms) for ms in course.milestones})
+    return {
+        "name": WORKFLOW_NAME,
+        # repository_dispatch: GitHub Classroom and other tools send it to grade again (a push made
+        # with a workflow token starts no run). Classroom's own workflow grants actions: read.
+        "on": ["push", "workflow_dispatch", "repository_dispatch"],
+        "permissions": {"actions": "read", "contents": "read"},
+        # A new push cancels the run still going on the same branch: only the newest push counts.
+        "concurrency": {"group": "${{ github.workflow }}-${{ github.ref }}", "cancel-in-progress": True},
+        "jobs": jobs,
+    }
 
 
 def ci_workflow() -> dict:
@@ -202,57 +247,30 @@ def ci_workflow() -> dict:
         "permissions": {"contents": "read"},
         "jobs": {"check": {
             "runs-on": "ubuntu-latest", "timeout-minutes": CI_MINUTES,
-            "steps": [
-                _checkout(),
-                {"name": "Set up Python", "uses": SETUP_PYTHON,
-                 "with": {"python-version": PYTHON_VERSION, "cache": "pip", "cache-dependency-path": "pyproject.toml"}},
-                {"name": "The course's own test suite", "run": "bash .ci/run\n"},
-            ],
+            "steps": [_checkout(), _setup_python(), {"name": "The course's own test suite", "run": "bash .ci/run\n"}],
         }},
     }
 
 
 # --- text -----------------------------------------------------------------------------------
 
-_PLAIN = re.compile(r"^[A-Za-z0-9_$./~(][^\n]*$")
-_RESERVED = re.compile(r"^(true|false|yes|no|on|off|null|~|[-+]?[0-9][0-9_.eE+-]*)$", re.IGNORECASE)
 
+def to_yaml(data: dict) -> str:
+    """Block-style YAML: keys in order, multi-line strings as `|` blocks, lists indented."""
+    import yaml            # the `tools` extra: only instructors generate workflows
 
-def _scalar(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    text = str(value)
-    if _PLAIN.match(text) and not _RESERVED.match(text) and ": " not in text and " #" not in text \
-            and not text.endswith((":", " ")):
-        return text
-    return json.dumps(text)          # a JSON string is a valid YAML double-quoted scalar
+    class Dumper(yaml.SafeDumper):
+        def increase_indent(self, flow=False, indentless=False):
+            return super().increase_indent(flow, False)
 
+        def ignore_aliases(self, data):
+            return True
 
-def to_yaml(value, indent: int = 0) -> list[str]:
-    """Block-style YAML for dicts, lists and scalars; multi-line strings become `|` blocks."""
-    pad = "  " * indent
-    lines: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(item, (dict, list)):
-                lines.append(f"{pad}{key}:")
-                lines += to_yaml(item, indent + 1)
-            elif isinstance(item, str) and "\n" in item:
-                lines.append(f"{pad}{key}: |" + ("" if item.endswith("\n") else "-"))
-                lines += [f"{pad}  {line}" if line else "" for line in item.rstrip("\n").split("\n")]
-            else:
-                lines.append(f"{pad}{key}: {_scalar(item)}")
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict):
-                first, *rest = to_yaml(item, indent + 1)
-                lines.append(f"{pad}- {first.lstrip()}")
-                lines += rest
-            else:
-                lines.append(f"{pad}- {_scalar(item)}")
-    return lines
+    def text(dumper, value: str):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+    Dumper.add_representer(str, text)
+    return yaml.dump(data, Dumper=Dumper, sort_keys=False, width=10_000, default_flow_style=False, allow_unicode=True)
 
 
 def _header(lines: list[str]) -> str:
@@ -265,12 +283,13 @@ def classroom_text(course: Course) -> str:
         "GENERATED from course.toml by `python -m grading workflow` (make workflow): edit",
         "grading/workflow.py instead; a test fails when this file is out of date.",
         "",
-        "Runs in student repositories (GitHub Classroom): grades each push with the visible and",
-        f"the hidden tests (fetched from the private repository named by the organisation variable",
-        f"{HIDDEN_REPO_VAR}, with the organisation secret {HIDDEN_TOKEN_SECRET}; without them it",
-        "grades the visible tests and says so), reports the points to GitHub Classroom, then runs",
-        "each milestone whose modules have passed. In the course repository and in the template",
-        "repository it grades nothing; the Classroom bot's first commit is skipped.",
+        "Runs in student repositories (GitHub Classroom): grades each push with the instructor's",
+        f"grader and tests, fetched from the private repository named by the organisation variable",
+        f"{HIDDEN_REPO_VAR} at the ref {HIDDEN_REF_VAR} with the secret {HIDDEN_TOKEN_SECRET}",
+        "(without them it grades with this repository's own grader and says the grade is",
+        "unofficial), reports the points to GitHub Classroom, then runs each milestone whose",
+        "modules have passed. In the course repository and in the template repository it grades",
+        "nothing; the Classroom bot's first commit is skipped.",
         "",
         "Points reach GitHub Classroom as the two notice annotations that",
         "classroom-resources/autograding-grading-reporter@v1 prints; `python -m grading classroom`",
@@ -281,7 +300,7 @@ def classroom_text(course: Course) -> str:
         "    with:",
         f"      runners: {runners}",
     ]
-    return _header(header) + "\n".join(to_yaml(classroom_workflow(course))) + "\n"
+    return _header(header) + to_yaml(classroom_workflow(course))
 
 
 def ci_text() -> str:
@@ -290,7 +309,7 @@ def ci_text() -> str:
         "",
         "CI of the course repository: the course's own test suite. Not part of the student template.",
     ]
-    return _header(header) + "\n".join(to_yaml(ci_workflow())) + "\n"
+    return _header(header) + to_yaml(ci_workflow())
 
 
 def workflow_files(course: Course) -> dict[Path, str]:
@@ -299,23 +318,3 @@ def workflow_files(course: Course) -> dict[Path, str]:
     if (course.root / "solutions").is_dir():
         files[CI_FILE] = ci_text()
     return files
-
-
-def write_workflows(course: Course, root: Path | None = None) -> list[Path]:
-    """Write the workflows under `root` (default: this course); return the paths changed."""
-    root = Path(root or course.root)
-    changed = []
-    for relative, text in workflow_files(course).items():
-        path = root / relative
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            changed.append(path)
-    return changed
-
-
-def check_workflows(course: Course, root: Path | None = None) -> list[str]:
-    """Workflow files under `root` that differ from what `write_workflows` would write."""
-    root = Path(root or course.root)
-    return [str(relative) for relative, text in workflow_files(course).items()
-            if not (root / relative).is_file() or (root / relative).read_text(encoding="utf-8") != text]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 from grading.grader import grade
-from grading.run import Limits
+from grading.limits import Limits
 from grading.sandbox import course_test_sources
 from grading.stubs import make_stub
 from tinytorch.manifest import load_course
@@ -45,11 +45,12 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 
 def grade_folder(root: Path, visible_only: bool = False, fork: bool = True, modules=None, policy: bool = True,
-                 **limits):
-    """Grade `root`; `modules` limits the grading to those ids, `policy=False` skips the static check."""
+                 isolated: bool = False, **limits):
+    """Grade `root`; `modules` limits the grading to those ids, `policy=False` skips the static check,
+    `isolated=True` adds the isolated runs (most tests leave them out: they only cost time there)."""
     sources = course_test_sources(COURSE, visible_only=visible_only)
     return grade(COURSE, root, sources, limits=Limits.from_manifest(COURSE.grading, **limits), fork=fork,
-                 modules=modules, policy=policy)
+                 modules=modules, policy=policy, isolated=isolated)
 
 
 def by_id(report):

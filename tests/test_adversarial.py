@@ -117,7 +117,7 @@ def test_refused_module_blocks_its_dependents_and_spares_the_others(tmp_path):
     modules = graded(root, modules=("01", "02", "03"))
     assert modules["01"].status == "passed" and modules["01"].score == modules["01"].max
     assert modules["02"].status == "policy" and modules["02"].score == 0
-    assert modules["03"].status == "blocked" and modules["03"].blocked_by == ["02"], modules["03"].message
+    assert modules["03"].status == "blocked" and modules["03"].blocked_by == ("02",), modules["03"].message
     assert "not run by the grader" in modules["03"].message and "ctypes" in modules["03"].message
 
 
@@ -329,7 +329,7 @@ def test_unreadable_student_file_is_an_error_naming_it_and_blocks_its_dependents
     modules = graded(root, modules=("02", "03"))
     assert (modules["02"].status, modules["02"].score) == ("error", 0)
     assert modules["02"].message.startswith(STUDENT_FILE) and message in modules["02"].message, modules["02"].message
-    assert modules["03"].status == "blocked" and modules["03"].blocked_by == ["02"], modules["03"].message
+    assert modules["03"].status == "blocked" and modules["03"].blocked_by == ("02",), modules["03"].message
 
 
 def test_a_submission_that_is_a_file_is_a_clear_cli_error(tmp_path):

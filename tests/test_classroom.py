@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grading import classroom, workflow
+from grading import classroom, generated, workflow
 from grading.bundle import build_bundle
 from grading.cli import build_parser
 from grading.plan import PLAN_FILE
@@ -30,11 +30,12 @@ FINISHED = ("01", "02")
 # --- the workflows --------------------------------------------------------------------------
 
 def test_committed_workflows_are_what_make_workflow_writes(tmp_path):
-    assert workflow.check_workflows(COURSE) == [], "run `make workflow` and commit .github/workflows/"
-    workflow.write_workflows(COURSE, tmp_path)
+    files = workflow.workflow_files(COURSE)
+    assert generated.stale(files, ROOT) == [], "run `make workflow` and commit .github/workflows/"
+    generated.write(files, tmp_path)
     stale = tmp_path / workflow.CLASSROOM_FILE
     stale.write_text(stale.read_text().replace("milestone", "milestone-renamed", 1))
-    assert workflow.check_workflows(COURSE, tmp_path) == [str(workflow.CLASSROOM_FILE)]
+    assert generated.stale(files, tmp_path) == [str(workflow.CLASSROOM_FILE)]
 
 
 def _actionlint() -> str | None:
@@ -55,7 +56,10 @@ def test_actionlint_finds_nothing_in_either_workflow():
 
 def test_workflow_shape():
     data = workflow.classroom_workflow(COURSE)
-    assert data["name"] == "Autograding Tests" and data["permissions"] == {"contents": "read"}
+    assert data["name"] == "Autograding Tests" and data["permissions"] == {"actions": "read", "contents": "read"}
+    # As GitHub Classroom's own workflow: re-runs arrive as repository_dispatch; a new push cancels the old run.
+    assert data["on"] == ["push", "workflow_dispatch", "repository_dispatch"]
+    assert data["concurrency"]["cancel-in-progress"] is True and "github.ref" in data["concurrency"]["group"]
     jobs = data["jobs"]
     grading = jobs[workflow.GRADING_JOB]
     assert "github.actor != 'github-classroom[bot]'" in grading["if"]
@@ -67,9 +71,27 @@ def test_workflow_shape():
         assert job["if"] == f"needs.{workflow.GRADING_JOB}.outputs.milestone{ms.id} == 'true'"
         assert f"milestone{ms.id}" in grading["outputs"]
     used = {step["uses"] for job in jobs.values() for step in job["steps"] if "uses" in step}
-    assert used == {workflow.CHECKOUT, workflow.SETUP_PYTHON, workflow.UPLOAD_ARTIFACT, workflow.CACHE}
+    assert used == {workflow.CHECKOUT, workflow.SETUP_PYTHON, workflow.UPLOAD_ARTIFACT, workflow.CACHE,
+                    workflow.CACHE_RESTORE, workflow.CACHE_SAVE}
     fetch = next(step for step in grading["steps"] if step.get("id") == "hidden")
     assert fetch["continue-on-error"] is True and fetch["with"]["persist-credentials"] is False
+    assert fetch["with"]["path"] == workflow.GRADER_DIR and workflow.HIDDEN_REF_VAR in fetch["with"]["ref"]
+
+
+def test_a_milestone_runs_again_only_when_its_files_change():
+    """Each push would otherwise retrain every unlocked milestone (milestone 3: about 20 runner minutes)."""
+    for ms in COURSE.milestones:
+        steps = workflow.classroom_workflow(COURSE)["jobs"][f"milestone-{ms.id}"]["steps"]
+        restore = next(s for s in steps if s.get("uses") == workflow.CACHE_RESTORE)
+        save = next(s for s in steps if s.get("uses") == workflow.CACHE_SAVE)
+        assert restore["with"] == save["with"] and restore["id"] == "result"
+        for m in ms.requires:
+            assert COURSE.module(m).student_file in restore["with"]["key"]
+        assert f"milestones/{ms.folder}/**" in restore["with"]["key"]
+        run = next(s for s in steps if s.get("id") == "milestone")
+        assert run["if"] == save["if"] == "steps.result.outputs.cache-hit != 'true'"
+        summary = next(s for s in steps if s.get("id") == "summary")
+        assert "restored" in summary["run"] and summary["env"]["RESTORED"] == "${{ steps.result.outputs.cache-hit }}"
 
 
 def _invocations(script: str) -> list[list[str]]:
@@ -108,11 +130,12 @@ def _workflow_scripts() -> list[str]:
 
 def test_every_workflow_command_is_a_make_target_or_a_grader_command():
     targets = set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.MULTILINE))
-    shell = {"echo", "cat", "[", "case", "fi", "esac"}
+    shell = {"echo", "cat", "[", "case", "fi", "esac", "cd"}
     seen = set()
     for script in _workflow_scripts():
         for program, *args in _invocations(script):
             if program == "make":
+                args = args[2:] if args[:1] == ["-C"] else args
                 target = next(a for a in args if "=" not in a)
                 assert target in targets, f"the workflow runs `make {target}`, which the Makefile lacks"
             elif program == "python":
@@ -221,18 +244,25 @@ def test_template_refuses_a_non_empty_folder_unless_forced(tmp_path):
         build_template(COURSE, ROOT, force=True)
 
 
-def test_hidden_bundle_holds_every_hidden_test_and_their_points(tmp_path):
-    out = build_bundle(COURSE, tmp_path / "hidden")
-    plan = json.loads((out / PLAN_FILE).read_text())
-    assert {t["visibility"] for t in plan["tests"]} == {"hidden"}
-    assert set(plan["tasks"]) == {m.id for m in COURSE.modules}
+def test_instructor_bundle_holds_the_grader_every_test_and_their_points(tmp_path):
+    out = build_bundle(COURSE, tmp_path / "grader")
+    plan = json.loads((out / "grading" / PLAN_FILE).read_text())
+    assert {t["visibility"] for t in plan["tests"]} == {"visible", "hidden"}
+    assert set(plan["tasks"]) == {m.id for m in COURSE.modules} and plan["owners"]
     for m in COURSE.modules:
-        src = sorted(p.name for p in (ROOT / "assignments" / m.folder / "hidden").glob("*.py"))
-        assert sorted(p.name for p in (out / m.folder).glob("*.py")) == src
+        for kind in ("tests", "hidden"):
+            src = sorted(p.name for p in (ROOT / "assignments" / m.folder / kind).glob("*.py"))
+            assert sorted(p.name for p in (out / "assignments" / m.folder / kind).glob("*.py")) == src, (m.id, kind)
         tests = [t for t in plan["tests"] if t["module"] == m.id]
-        assert tests and all(t["nodeid"].startswith(f"{m.folder}/hidden/") and t["points"] > 0 for t in tests)
+        assert tests and all(t["points"] > 0 for t in tests)
+        assert sum(t["points"] for t in tests) == m.points
+    for required in ("grading/cli.py", "tinytorch_stub/tinytorch/__init__.py", "course.toml", "Makefile",
+                     "pyproject.toml", "grading/VERSION"):
+        assert (out / required).is_file(), required
+    assert not (out / "solutions").exists() and not list(out.rglob("*.pyc"))
     readme = (out / "README.md").read_text()
-    assert workflow.HIDDEN_REPO_VAR in readme and workflow.HIDDEN_TOKEN_SECRET in readme
+    for name in (workflow.HIDDEN_REPO_VAR, workflow.HIDDEN_REF_VAR, workflow.HIDDEN_TOKEN_SECRET):
+        assert name in readme
 
 
 # --- the workflow's commands, run against a student's template ------------------------------
@@ -290,19 +320,31 @@ def test_make_test_and_make_grade_work_in_the_template(student):
     assert {m["id"]: m["status"] for m in data["modules"]}["01"] == "passed"
 
 
+def _grading_job(root: Path, tmp_path: Path, fetch: str) -> tuple[dict, dict[str, str], Path]:
+    """Run the grading job's shell steps in `root` as the runner would; (runs, step outputs, summary)."""
+    output, summary = tmp_path / "output", tmp_path / "summary.md"
+    output.write_text("")
+    env = _env(root, GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary), GITHUB_WORKSPACE=str(root),
+               GITHUB_REPOSITORY="classroom/tinytorch-alice", HIDDEN_FETCH=fetch)
+    runs = {key: _step(workflow.STEPS[key], root, env) for key in ("role", "grader")}
+    chosen = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    env.update(GRADER=chosen["dir"], OFFICIAL=chosen["official"])
+    env["PYTHONPATH"] = str((root / chosen["dir"] / "tinytorch_stub").resolve())
+    runs.update({key: _step(workflow.STEPS[key], root, env) for key in ("grade", "points")})
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    return runs, outputs, summary
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("fetch", ["success", "failure", "skipped"])
 def test_workflow_grading_steps_feed_github_classroom(student, tmp_path, fetch):
-    hidden = student / workflow.HIDDEN_DIR
+    grader = student / workflow.GRADER_DIR
     if fetch == "success":
-        build_bundle(COURSE, hidden, force=True)
-    output, summary = tmp_path / "output", tmp_path / "summary.md"
-    env = _env(student, GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary),
-               GITHUB_REPOSITORY="classroom/tinytorch-alice", HIDDEN_FETCH=fetch)
+        build_bundle(COURSE, grader, force=True)
     try:
-        runs = {key: _step(workflow.STEPS[key], student, env) for key in ("role", "grade", "points")}
+        runs, outputs, summary = _grading_job(student, tmp_path, fetch)
     finally:
-        shutil.rmtree(hidden, ignore_errors=True)
+        shutil.rmtree(grader, ignore_errors=True)
     for key, proc in runs.items():
         assert proc.returncode == 0, f"step {key}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
 
@@ -310,15 +352,17 @@ def test_workflow_grading_steps_feed_github_classroom(student, tmp_path, fetch):
     report = json.loads((report_dir / "report.json").read_text())
     first_line = summary.read_text().splitlines()[0]
     if fetch == "success":
-        assert report["tests"] == "all" and not runs["grade"].stdout.startswith("::warning")
+        assert report["tests"] == "all" and not runs["grader"].stdout.startswith("::warning")
         assert first_line.startswith("# TinyTorch grade:")
         assert report["total"]["score"] == sum(COURSE.module(mid).points for mid in FINISHED)
     else:
-        assert report["tests"] == "visible" and first_line == "**visible tests only; official grade pending**"
-        warning = runs["grade"].stdout.splitlines()[0]
-        assert warning.startswith("::warning title=Visible tests only::")
+        assert report["tests"] == "visible" and first_line == "**unofficial: graded with the repository's own grader**"
+        assert summary.read_text().splitlines()[1] == "**visible tests only; official grade pending**"
+        warning = runs["grader"].stdout.splitlines()[0]
+        assert warning.startswith("::warning title=Unofficial grade::")
         assert ("failed" in warning) == (fetch == "failure")
     assert report["submission"] == "classroom/tinytorch-alice"
+    assert "integrity" not in report and not (report_dir / "staff.md").exists()   # nothing staff-only
 
     # The reporter's inputs: one base64 JSON per module, runner ids of letters and digits only.
     env_file = dict(line.split("=", 1) for line in (report_dir / "classroom.env").read_text().splitlines())
@@ -338,11 +382,41 @@ def test_workflow_grading_steps_feed_github_classroom(student, tmp_path, fetch):
     assert sum(line.startswith("::notice") for line in lines) == 2
 
     # Job outputs: student repository; milestone 1 needs 01-04, so it stays locked.
-    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
     assert outputs["grade"] == "true"
     for ms in COURSE.milestones:
         assert outputs[f"milestone{ms.id}"] == "false"
     assert outputs["points"] == score and outputs["max-points"] == maximum
+
+
+FORGED_SCORE = """
+def score_module(module, planned, run, **kw):      # the student's edit: every test passed
+    from grading.model import ModuleResult, TestResult
+    tests = tuple(TestResult(t.name, t.visibility, "passed", t.points, t.points) for t in planned)
+    total = float(sum(t.points for t in planned))
+    return ModuleResult(module.id, module.slug, module.title, total, total, "passed", tests=tests)
+"""
+
+
+@pytest.mark.slow
+def test_an_edited_grader_in_the_students_repository_changes_nothing(template, tmp_path):
+    """The workflow grades with the instructor's grader: a forged grading/score.py only fools the
+    unofficial fallback, whose first line says so."""
+    root = tmp_path / "repo"
+    shutil.copytree(template, root)                                     # a student who did nothing
+    score = root / "grading" / "score.py"
+    score.write_text(score.read_text() + FORGED_SCORE)
+    build_bundle(COURSE, root / workflow.GRADER_DIR)
+    runs, outputs, _ = _grading_job(root, tmp_path, "success")
+    assert runs["grade"].returncode == 0, runs["grade"].stdout[-2000:] + runs["grade"].stderr[-2000:]
+    assert outputs["points"] == "0", runs["points"].stdout
+    report = json.loads((root / workflow.REPORT_DIR / "report.json").read_text())
+    assert all(m["status"] == "not_started" for m in report["modules"])
+    shutil.rmtree(root / workflow.GRADER_DIR)
+    again = tmp_path / "again"
+    again.mkdir()
+    runs, outputs, summary = _grading_job(root, again, "failure")
+    assert outputs["points"] == outputs["max-points"] != "0"                     # forged: full marks ...
+    assert summary.read_text().splitlines()[0] == "**unofficial: graded with the repository's own grader**"
 
 
 def test_classroom_command_fails_loudly_without_a_report(tmp_path):

@@ -110,3 +110,13 @@ def test_readme_course_table_matches_the_manifest():
         last = ms.requires[-1]
         row = next(r for r in rows if r.startswith(f"| {last} |"))
         assert f"{ms.id} {ms.slug}" in row
+
+
+def test_no_function_of_the_tools_is_over_60_lines():
+    """STYLE.md: tool functions stay short; a long one is split into named steps."""
+    long = []
+    for path in sorted([*(ROOT / "grading").glob("*.py"), *(ROOT / "tinytorch_stub" / "tinytorch").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60:
+                long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)")
+    assert not long, long

@@ -48,7 +48,7 @@ def test_root_loads_another_submission(tmp_path):
 
 def test_importing_the_package_imports_no_module():
     out = _python("import sys, tinytorch; print(sorted(n for n in sys.modules if n.startswith('tinytorch')))")
-    assert out.stdout.strip() == "['tinytorch', 'tinytorch.manifest']"
+    assert out.stdout.strip() == "['tinytorch', 'tinytorch.contract', 'tinytorch.manifest']"
 
 
 def test_syntax_error_names_the_student_file_and_line(tmp_path):

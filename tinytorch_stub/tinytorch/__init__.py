@@ -1,4 +1,4 @@
-"""The importable `tinytorch` package: a map from import names onto students' files.
+"""The importable `tinytorch` package (the course's loader, not a student stub): import names -> files.
 
 `import tinytorch.core.tensor` loads `assignments/01_tensor/tensor.py`, the file the student
 writes. No implementation lives here; course.toml says which file each name maps to.
@@ -22,6 +22,7 @@ import os
 import sys
 from pathlib import Path
 
+from tinytorch.contract import ROOT_ENV, uses_solutions
 from tinytorch.manifest import load_course
 
 __all__ = ["source_root", "source_file"]
@@ -30,9 +31,9 @@ __all__ = ["source_root", "source_file"]
 def source_root() -> Path:
     """The folder whose `assignments/` (or `solutions/`) tree the loader reads."""
     course = load_course()
-    if os.environ.get("TINYTORCH_SOURCE", "").strip().lower() == "solutions":
+    if uses_solutions():
         return course.root
-    root = os.environ.get("TINYTORCH_ROOT")
+    root = os.environ.get(ROOT_ENV)
     return Path(root).resolve() if root else course.root
 
 
@@ -42,7 +43,7 @@ def source_file(import_name: str) -> Path:
     module = course.by_export().get(import_name)
     if module is None:
         raise ModuleNotFoundError(f"{import_name} is not a module of this course (see course.toml)")
-    if os.environ.get("TINYTORCH_SOURCE", "").strip().lower() == "solutions":
+    if uses_solutions():
         return course.root / module.solution_file
     return source_root() / module.student_file
 

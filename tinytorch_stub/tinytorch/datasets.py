@@ -44,8 +44,9 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from tinytorch.contract import DATA_ENV, PICKLE_GLOBALS
+
 # --- settings, in one place --------------------------------------------------------------------
-DATA_ENV = "TINYTORCH_DATA"              # a local folder holding the data sets
 CACHE_ENV = "TINYTORCH_CACHE"            # the cache folder (default: XDG cache / tinytorch-classroom/data)
 TIMEOUT_SECONDS = 60                     # per network read, not for the whole file
 ROUNDS = 3                               # passes over all of a file's URLs before giving up
@@ -452,16 +453,13 @@ class _BatchUnpickler(pickle.Unpickler):
     A pickle can name any importable function and call it (os.system, eval ...). A CIFAR batch
     only needs numpy's array rebuilders, so every other global is refused before it is imported.
     """
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
-
     def find_class(self, module, name):
-        if (module, name) not in self.ALLOWED:
+        if (module, name) not in PICKLE_GLOBALS:
             raise pickle.UnpicklingError(f"refused global {module}.{name}: a CIFAR batch needs only numpy arrays")
-        if name == "_reconstruct":                 # numpy 2 moved numpy.core to numpy._core; either name works
-            for where in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        if module.startswith(("numpy.core", "numpy._core")):    # NumPy 2 renamed numpy.core: either spelling
+            for where in (module, module.replace("numpy.core", "numpy._core"), module.replace("numpy._core", "numpy.core")):
                 try:
-                    return importlib.import_module(where)._reconstruct
+                    return getattr(importlib.import_module(where), name)
                 except (ImportError, AttributeError):
                     continue
         return getattr(np, name)

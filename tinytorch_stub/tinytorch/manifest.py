@@ -19,6 +19,8 @@ MANIFEST_NAME = "course.toml"
 _MODULE_ID = re.compile(r"^\d\d$")
 _SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
 _EXPORT = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+MODULE_LIMITS = ("test_timeout", "module_timeout", "memory_mb", "cpu_seconds")   # a module may set these
+SCORE_POLICIES = ("integrated", "isolated", "max")
 
 
 class ManifestError(ValueError):
@@ -32,9 +34,12 @@ class Module:
     title: str
     export: str
     points: float
-    requires: tuple[str, ...]
+    requires: tuple[str, ...]              # every prerequisite: the closure of `depends_on`
     deadline: str | None = None
     allow_imports: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()       # the direct prerequisites, as course.toml lists them
+    limits: dict = field(default_factory=dict)      # this module's own test_timeout, module_timeout, ...
+    guard_allow: tuple[str, ...] = ()      # runtime-guard events its tests may raise (e.g. sys.setprofile)
 
     @property
     def folder(self) -> str:
@@ -130,54 +135,70 @@ def load_course(root: Path | str | None = None) -> Course:
         raise ManifestError(f"{path}: {exc}") from None
 
     modules: list[Module] = []
-    seen: set[str] = set()
     for i, entry in enumerate(raw.get("modules", [])):
-        where = f"{path}: [[modules]] #{i + 1}"
-        mid = str(_require(entry, "id", where))
-        where = f"{path}: module {mid}"
-        if not _MODULE_ID.match(mid):
-            raise ManifestError(f"{where}: id must be two digits, e.g. '01'")
-        slug = _require(entry, "slug", where)
-        if not _SLUG.match(slug):
-            raise ManifestError(f"{where}: slug {slug!r} must be a lowercase identifier")
-        export = _require(entry, "export", where)
-        if not _EXPORT.match(export):
-            raise ManifestError(f"{where}: export {export!r} must look like 'core.tensor'")
-        requires = tuple(str(r) for r in entry.get("requires", []))
-        for r in requires:
-            if r not in seen:
-                raise ManifestError(f"{where}: requires {r!r}, which is not an earlier module")
-        if mid in seen:
-            raise ManifestError(f"{where}: duplicate id")
-        if modules and mid <= modules[-1].id:
-            raise ManifestError(f"{where}: modules must be listed in increasing order")
-        points = float(_require(entry, "points", where))
-        if points <= 0:
-            raise ManifestError(f"{where}: points must be positive")
-        modules.append(Module(
-            id=mid, slug=slug, title=_require(entry, "title", where), export=export,
-            points=points, requires=requires, deadline=entry.get("deadline"),
-            allow_imports=tuple(entry.get("allow_imports", [])),
-        ))
-        seen.add(mid)
+        modules.append(_module(entry, f"{path}: [[modules]] #{i + 1}", path, {m.id: m for m in modules}))
 
     milestones: list[Milestone] = []
     for i, entry in enumerate(raw.get("milestones", [])):
         where = f"{path}: [[milestones]] #{i + 1}"
         mid = str(_require(entry, "id", where))
-        requires = tuple(str(r) for r in _require(entry, "requires", where))
-        for r in requires:
-            if r not in seen:
+        by_id = {m.id: m for m in modules}
+        closure: set[str] = set()
+        for r in (str(r) for r in _require(entry, "requires", where)):
+            if r not in by_id:
                 raise ManifestError(f"{where}: requires unknown module {r!r}")
+            closure |= {r, *by_id[r].requires}
+        requires = tuple(sorted(closure))
         milestones.append(Milestone(
             id=mid, slug=_require(entry, "slug", where), title=_require(entry, "title", where),
             script=_require(entry, "script", where), requires=requires,
             points=float(entry.get("points", 0)), criteria=dict(entry.get("criteria", {})),
         ))
 
+    grading = dict(raw.get("grading", {}))
+    if grading.get("score", "integrated") not in SCORE_POLICIES:
+        raise ManifestError(f"{path}: [grading] score must be one of {', '.join(SCORE_POLICIES)}; "
+                            f"got {grading['score']!r}")
     course = raw.get("course", {})
     return Course(
         name=course.get("name", "TinyTorch"), package=course.get("package", "tinytorch"),
         modules=tuple(modules), milestones=tuple(milestones),
-        grading=dict(raw.get("grading", {})), root=root,
+        grading=grading, root=root,
+    )
+
+
+def _module(entry: dict, where: str, path: Path, earlier: dict[str, Module]) -> Module:
+    """One [[modules]] entry, checked; `requires` becomes the closure of the listed prerequisites."""
+    mid = str(_require(entry, "id", where))
+    where = f"{path}: module {mid}"
+    if not _MODULE_ID.match(mid):
+        raise ManifestError(f"{where}: id must be two digits, e.g. '01'")
+    if mid in earlier:
+        raise ManifestError(f"{where}: duplicate id")
+    if earlier and mid <= max(earlier):
+        raise ManifestError(f"{where}: modules must be listed in increasing order")
+    slug = _require(entry, "slug", where)
+    if not _SLUG.match(slug):
+        raise ManifestError(f"{where}: slug {slug!r} must be a lowercase identifier")
+    export = _require(entry, "export", where)
+    if not _EXPORT.match(export):
+        raise ManifestError(f"{where}: export {export!r} must look like 'core.tensor'")
+    direct = tuple(str(r) for r in entry.get("requires", []))
+    closure: set[str] = set()
+    for r in direct:
+        if r not in earlier:
+            raise ManifestError(f"{where}: requires {r!r}, which is not an earlier module")
+        closure |= {r, *earlier[r].requires}
+    points = float(_require(entry, "points", where))
+    if points <= 0:
+        raise ManifestError(f"{where}: points must be positive")
+    limits = {k: entry[k] for k in MODULE_LIMITS if k in entry}
+    for key, value in limits.items():
+        if not isinstance(value, (int, float)) or value <= 0:
+            raise ManifestError(f"{where}: {key} must be a positive number; got {value!r}")
+    return Module(
+        id=mid, slug=slug, title=_require(entry, "title", where), export=export, points=points,
+        requires=tuple(sorted(closure)), deadline=entry.get("deadline"),
+        allow_imports=tuple(entry.get("allow_imports", [])), depends_on=direct, limits=limits,
+        guard_allow=tuple(entry.get("guard_allow", [])),
     )
