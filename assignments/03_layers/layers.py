@@ -45,17 +45,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Tensor, _as_tensor   # _as_tensor: given in module 01
 
 PARAM_DTYPE = np.float32        # every parameter is float32, like Tensors by default
 INITS = ("xavier", "he")        # the weight initialisations Linear knows
 DEFAULT_INIT = "xavier"
 DEFAULT_DROPOUT_P = 0.5
-
-
-def _as_tensor(x) -> Tensor:
-    """Wrap an array or a number in a Tensor; leave a Tensor as it is (given)."""
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 # ---------------------------------------------------------------------------------------------

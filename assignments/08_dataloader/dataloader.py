@@ -60,6 +60,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinytorch.core.losses import _as_array   # given in module 04: the array behind a Tensor, list or number
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.tensor import _wrap as _share   # a Tensor around an array itself, without the
                                                      # copy Tensor() makes: only for arrays nothing
@@ -82,11 +83,6 @@ NUM_CLASSES = 10                             # MNIST: digits 0-9; CIFAR-10: 10 c
 PIXEL_MAX = 255.0                            # uint8 pixels: 0 .. 255
 DEFAULT_FLIP_P = 0.5
 DEFAULT_CROP_PADDING = 4
-
-
-def _as_array(x) -> np.ndarray:
-    """The NumPy array behind a Tensor, an array, a list or a number (given)."""
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _to_tensor(array) -> Tensor:

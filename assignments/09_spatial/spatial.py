@@ -55,12 +55,11 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from tinytorch.core.layers import PARAM_DTYPE, Module, linear_param_count
-from tinytorch.core.tensor import Function, Tensor, graph_op
+from tinytorch.core.tensor import FLOPS_PER_MULTIPLY_ADD, Function, Tensor, graph_op
 
 HE_GAIN = 2.0                   # He/Kaiming init: Var(w) = HE_GAIN / fan_in, for ReLU networks
 BN_EPS = 1e-5                   # added to the variance before the square root
 BN_MOMENTUM = 0.1               # running = (1 - momentum) * running + momentum * batch statistic
-FLOPS_PER_MULTIPLY_ADD = 2      # one multiply + one add
 BATCH_AXES = (0, 2, 3)          # BatchNorm2d's statistics: over N, H and W, one per channel
 
 

@@ -27,25 +27,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinytorch.core.activations import _check_tensor, _like   # module 02's given helpers
 from tinytorch.core.tensor import Function, Tensor, graph_op
 
 BCE_EPS = 1e-7   # BinaryCrossEntropyLoss clips probabilities to [BCE_EPS, 1 - BCE_EPS]: log(0) = -inf
 
 
-def _check_tensor(x, who: str) -> None:
-    """Raise a TypeError naming `who` and the type received unless `x` is a Tensor (given)."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{who} expects a Tensor, got {type(x).__name__}")
-
-
-def _as_array(target) -> np.ndarray:
-    """The NumPy array of a target given as a Tensor, an np.ndarray or a list (given)."""
-    return target.data if isinstance(target, Tensor) else np.asarray(target)
-
-
-def _like(values, x: Tensor) -> Tensor:
-    """Wrap a NumPy result (array or scalar) in a Tensor with the dtype of `x` (given)."""
-    return Tensor(np.asarray(values).astype(x.dtype, copy=False))
+def _as_array(value) -> np.ndarray:
+    """The NumPy array behind a Tensor, an np.ndarray, a list or a number: a target, a batch item (given)."""
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
 
 
 class LogSoftmaxBackward(Function):

@@ -51,26 +51,17 @@ import os
 import numpy as np
 
 from tinytorch.core.autograd import no_grad
+from tinytorch.core.losses import _as_array       # module 04's given helper: the array of a target
 from tinytorch.core.optimizers import training_memory_bytes
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Tensor, _as_tensor   # module 01's given helper: a batch's inputs as a Tensor
 
 PARAM_KEY = "param_{}"                          # key of the i-th parameter in a checkpoint
 META_KEYS = ("num_params", "epoch", "steps")    # the other keys, each an integer array of shape ()
 
 
-def _as_tensor(x) -> Tensor:
-    """Wrap an array or a number in a Tensor; leave a Tensor as it is (given)."""
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
 def _batch_size(x: Tensor) -> int:
     """Number of examples in a batch: the size of its first dimension (1 for a 0-d Tensor) (given)."""
     return int(x.shape[0]) if x.ndim else 1
-
-
-def _target_array(y) -> np.ndarray:
-    """The NumPy array of a target given as a Tensor, an np.ndarray or a list (given)."""
-    return y.data if isinstance(y, Tensor) else np.asarray(y)
 
 
 def _is_class_targets(logits: Tensor, targets: np.ndarray) -> bool:
@@ -359,7 +350,7 @@ class Trainer:
                    for x, y in batches:
                        x = _as_tensor(x); out = self.model(x); loss = self.loss_fn(out, y)
                        n = _batch_size(x); total_loss += float(loss.data) * n; count += n
-                       t = _target_array(y)
+                       t = _as_array(y)
                        if _is_class_targets(out, t):
                            correct += number of rows where argmax(out.data, axis=1) == t
                        else: classification = False
@@ -392,7 +383,7 @@ class Trainer:
                 n = _batch_size(x)
                 total_loss += float(loss.data) * n
                 count += n
-                t = _target_array(y)
+                t = _as_array(y)
                 if classification and _is_class_targets(out, t):
                     correct += int(np.sum(np.argmax(out.data, axis=1) == t))
                 else:

@@ -1,4 +1,5 @@
-"""Helpers for the course's tests: comparisons whose failure messages a student can act on.
+"""Helpers for the course's tests: comparisons whose failure messages a student can act on,
+and the reference computations and builders that a module's visible and hidden tests share.
 
 Like `torch.testing`, this is test support, not part of what students build. Tolerances for
 float32 are stated once here.
@@ -6,7 +7,12 @@ float32 are stated once here.
 
 from __future__ import annotations
 
+import gzip
+import pickle
+import struct
+
 import numpy as np
+import pytest
 
 RTOL = 1e-5   # float32 results compared with an independent float64 computation
 ATOL = 1e-6
@@ -66,3 +72,242 @@ def strict_numerics():
     numerically stable implementation avoids.
     """
     return np.errstate(over="raise", invalid="raise", divide="raise")
+
+
+# ---------------------------------------------------------------------- shared test helpers
+#
+# What a module's visible and hidden tests both use, written once: one section per module.
+# Nothing here imports a course module when this file is imported (the tests of module 01 import
+# it too): a helper that needs a course class imports it when called, from the module whose tests
+# use it, so it runs only where that import is allowed.
+
+
+# ---------------------------------------------------------------------- modules 05 and 09 (gradients)
+
+GRAD_RTOL = 1e-5     # float64 backward against float64 central differences (error ~1e-9)
+GRAD_ATOL = 1e-7
+
+
+def sample(shape, seed: int, low: float | None = None) -> np.ndarray:
+    """Seeded float64 standard normals; with `low`, magnitudes at least `low` (away from kinks and 0)."""
+    x = np.random.default_rng(seed).standard_normal(shape)
+    if low is not None:
+        x = np.sign(x) * (np.abs(x) + low)
+    return x
+
+
+# ---------------------------------------------------------------------- module 03 (layers)
+
+
+def assert_same_tensors(got, expected, what: str) -> None:
+    """Assert `got` is a list of exactly the Tensors of `expected` ((name, Tensor) pairs), in order."""
+    assert isinstance(got, list), f"{what} should return a list; got {type(got).__name__}"
+    names = {id(t): name for name, t in expected}
+    got_names = [names.get(id(t), f"<another object: {type(t).__name__} of shape "
+                                  f"{getattr(t, 'shape', '?')}>") for t in got]
+    want_names = [name for name, _ in expected]
+    assert got_names == want_names, (
+        f"{what} should return {want_names} (these very Tensor objects, in attribute order, "
+        f"each once); got {got_names}"
+    )
+
+
+# ---------------------------------------------------------------------- module 05 (autograd)
+
+
+@pytest.fixture(autouse=True)
+def recording_on():
+    """Autouse fixture (import it into a test file): grad mode on before and after every test."""
+    from tinytorch.core.tensor import _GradMode
+
+    _GradMode.enabled = True        # whatever a broken no_grad() left behind in another test
+    yield
+    _GradMode.enabled = True
+
+
+def check_backward(fn, arrays, expr: str, *, seed: int, needs=None) -> None:
+    """Assert every input's .grad after fn(...).backward(w) matches central differences of sum(fn(...) * w).
+
+    `w` is a seeded random array of the output's shape (from `seed + 100`), so every element of
+    the rule counts. `expr` names the computation in failure messages, its inputs as a, b, ...
+    in order. `needs[i]` False makes input i a constant (requires_grad=False): its .grad must
+    stay None.
+    """
+    from tinytorch.core.tensor import Tensor
+
+    names = "abcdefgh"[: len(arrays)]
+    needs = [True] * len(arrays) if needs is None else needs
+    shapes = ", ".join(f"{n} {np.shape(a)}" for n, a in zip(names, arrays))
+    out_shape = fn(*[Tensor(a) for a in arrays]).shape
+    weight = np.random.default_rng(seed + 100).standard_normal(out_shape)
+
+    leaves = [Tensor(np.array(a), requires_grad=r) for a, r in zip(arrays, needs)]
+    out = fn(*leaves)
+    out.backward(weight)                              # the gradient of sum(out * weight)
+
+    for i, (name, leaf) in enumerate(zip(names, leaves)):
+        what = f"{expr} for {shapes}, then .backward(w): {name}.grad"
+        if not needs[i]:
+            assert leaf.grad is None, f"{what} should stay None ({name} has requires_grad=False); got {leaf.grad!r}"
+            continue
+
+        def loss(v, i=i):
+            args = [Tensor(v if j == i else arrays[j]) for j in range(len(arrays))]
+            return float(np.sum(fn(*args).data * weight))
+
+        expected = numerical_gradient(loss, np.array(arrays[i], dtype=np.float64))
+        assert leaf.grad is not None, f"{what} is None: no gradient reached this input"
+        assert isinstance(leaf.grad, Tensor), f"{what} should be a Tensor; got {type(leaf.grad).__name__}"
+        assert_close(leaf.grad, expected, what=what + " (expected: central finite differences)",
+                     rtol=GRAD_RTOL, atol=GRAD_ATOL)
+
+
+# ---------------------------------------------------------------------- module 06 (optimizers)
+
+
+def make_param(shape, seed: int, dtype=np.float32):
+    """A parameter Tensor (requires_grad=True) of seeded standard normals."""
+    from tinytorch.core.tensor import Tensor
+
+    return Tensor(np.random.default_rng(seed).standard_normal(shape).astype(dtype), requires_grad=True)
+
+
+def make_grads(steps: int, shape, seed: int, dtype=np.float32) -> list[np.ndarray]:
+    """`steps` seeded gradient arrays of `shape`, one per optimizer step, as the tests put in p.grad."""
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(shape).astype(dtype) for _ in range(steps)]
+
+
+# ---------------------------------------------------------------------- module 07 (training)
+
+
+def regression_data(n: int, seed: int, weights, bias: float, noise: float = 0.0):
+    """Seeded float32 (x, y) with y = x @ weights + bias (+ noise * N(0, 1)): a Linear can learn it."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, len(weights))).astype(np.float32)
+    y = x @ np.array(weights, dtype=np.float64).reshape(-1, 1) + bias
+    if noise:
+        y = y + noise * rng.standard_normal((n, 1))
+    return x, y.astype(np.float32)
+
+
+def mlp(seed: int, widths=(4, 8, 3)):
+    """Linear(widths[0], widths[1]), ReLU(), Linear(...), ...: layer i seeded with seed + i."""
+    from tinytorch.core.activations import ReLU
+    from tinytorch.core.layers import Linear, Sequential
+
+    layers = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        if i:
+            layers.append(ReLU())
+        layers.append(Linear(a, b, rng=np.random.default_rng(seed + i)))
+    return Sequential(*layers)
+
+
+def snapshot(model) -> list[np.ndarray]:
+    """Copies of every parameter array of `model` (values and dtype), to prove nothing changed."""
+    return [p.data.copy() for p in model.parameters()]
+
+
+def assert_unchanged(model, before, what: str) -> None:
+    """Assert every parameter of `model` equals its `snapshot` `before` exactly, dtype included."""
+    for i, (p, old) in enumerate(zip(model.parameters(), before)):
+        assert p.data.dtype == old.dtype and np.array_equal(p.data, old), (
+            f"{what}: parameter {i} (shape {old.shape}) changed; it should be exactly as before")
+
+
+# ---------------------------------------------------------------------- module 08 (dataloader)
+
+
+def id_dataset(n: int, width: int = 2):
+    """(TensorDataset, x): x row i = [i, i + 0.5, ...] (float32), y[i] = i (int64): a row names its example."""
+    from tinytorch.core.tensor import Tensor
+    from tinytorch.data.loader import TensorDataset
+
+    x = np.arange(n, dtype=np.float32)[:, None] + 0.5 * np.arange(width, dtype=np.float32)
+    return TensorDataset(Tensor(x), Tensor(np.arange(n), dtype=np.int64)), x
+
+
+def idx_bytes(array: np.ndarray, magic: int) -> bytes:
+    """The IDX encoding of uint8 `array`: big-endian magic, one 4-byte size per dimension, the bytes."""
+    return struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
+
+
+def write_idx(path, array: np.ndarray, magic: int, compress: bool = True, cut: int = 0):
+    """Write `array` as an IDX file at `path` (gzipped unless compress=False), minus its last `cut` bytes."""
+    raw = idx_bytes(array, magic)
+    raw = raw[:len(raw) - cut]
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    return path
+
+
+def cifar_rows(images: np.ndarray) -> np.ndarray:
+    """(N, 3, 32, 32) -> (N, 3072) as CIFAR stores it: the red plane row by row, then green, then blue."""
+    return np.concatenate([images[:, c].reshape(len(images), -1) for c in range(3)], axis=1)
+
+
+def cifar_batch(images: np.ndarray, labels) -> dict:
+    """A CIFAR-10 batch dict as the original files hold it: byte-string keys, uint8 rows, a list of labels."""
+    return {b"batch_label": b"testing batch", b"labels": [int(v) for v in labels],
+            b"data": cifar_rows(images).astype(np.uint8),
+            b"filenames": [f"img_{i}.png".encode() for i in range(len(labels))]}
+
+
+def write_pickle(path, obj, protocol: int = 4):
+    """Pickle `obj` to `path` (a CIFAR batch file when `obj` is a `cifar_batch`); returns `path`."""
+    path.write_bytes(pickle.dumps(obj, protocol=protocol))
+    return path
+
+
+# ---------------------------------------------------------------------- module 09 (spatial)
+
+
+def _pair(v) -> tuple:
+    """`v` as a pair: (v, v) for a number, tuple(v) for a pair."""
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def conv_loop(x, w, b=None, stride=1, padding=0) -> np.ndarray:
+    """Direct convolution in float64: a loop over output pixels, one tensordot per pixel (ints or pairs)."""
+    (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
+    xp = np.pad(np.asarray(x, dtype=np.float64), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    w = np.asarray(w, dtype=np.float64)
+    n, _, hp, wp = xp.shape
+    o, _, kh, kw = w.shape
+    oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    out = np.zeros((n, o, oh, ow))
+    for r in range(oh):
+        for c in range(ow):
+            patch = xp[:, :, r * sh:r * sh + kh, c * sw:c * sw + kw]                # (N, C, kh, kw)
+            out[:, :, r, c] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
+    return out if b is None else out + np.asarray(b, dtype=np.float64).reshape(1, -1, 1, 1)
+
+
+def pool_loop(x, kernel, stride, reduce) -> np.ndarray:
+    """Pooling in float64: `reduce` (np.max, np.mean) of each window, a loop over output pixels."""
+    (kh, kw), (sh, sw) = _pair(kernel), _pair(stride)
+    x = np.asarray(x, dtype=np.float64)
+    n, ch, h, w = x.shape
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros((n, ch, oh, ow))
+    for r in range(oh):
+        for c in range(ow):
+            out[:, :, r, c] = reduce(x[:, :, r * sh:r * sh + kh, c * sw:c * sw + kw], axis=(2, 3))
+    return out
+
+
+def distinct(shape, seed: int) -> np.ndarray:
+    """Values 0.1 apart in random order: no ties, so max pooling is differentiable with eps 1e-6."""
+    values = np.random.default_rng(seed).permutation(int(np.prod(shape))) * 0.1
+    return values.reshape(shape).astype(np.float64)
+
+
+def conv_layer(c_in, c_out, kernel, *, seed: int, stride=1, padding=0, bias=True, dtype=np.float64):
+    """A seeded Conv2d with parameters of `dtype` (float64 for finite differences) and a non-zero bias."""
+    from tinytorch.core.spatial import Conv2d
+
+    layer = Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=bias, rng=np.random.default_rng(seed))
+    layer.weight.data = layer.weight.data.astype(dtype)
+    if bias:
+        layer.bias.data = sample(c_out, seed + 1).astype(dtype)
+    return layer

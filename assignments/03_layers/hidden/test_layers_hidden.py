@@ -18,7 +18,7 @@ from tinytorch.core.layers import (
     linear_param_count,
 )
 from tinytorch.core.tensor import Tensor
-from tinytorch.testing import assert_close
+from tinytorch.testing import assert_close, assert_same_tensors
 
 SEED = 3
 
@@ -36,15 +36,6 @@ def linear_reference(layer, x):
     w = layer.weight.data.astype(np.float64)
     out = np.einsum("...i,io->...o", np.asarray(x, dtype=np.float64), w)
     return out if layer.bias is None else out + layer.bias.data.astype(np.float64)
-
-
-def assert_same_tensors(got, expected, what):
-    """`got` must be a list of exactly the Tensors of `expected` ((name, Tensor) pairs), in order."""
-    assert isinstance(got, list), f"{what} should return a list; got {type(got).__name__}"
-    names = {id(t): name for name, t in expected}
-    got_names = [names.get(id(t), f"<another object: {type(t).__name__}>") for t in got]
-    want_names = [name for name, _ in expected]
-    assert got_names == want_names, f"{what} should return {want_names}; got {got_names}"
 
 
 class Box(Module):

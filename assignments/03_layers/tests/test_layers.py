@@ -18,7 +18,7 @@ from tinytorch.core.layers import (
     linear_param_count,
 )
 from tinytorch.core.tensor import Tensor
-from tinytorch.testing import assert_close
+from tinytorch.testing import assert_close, assert_same_tensors
 
 SEED = 0
 BIG_FAN_IN, BIG_FAN_OUT = 1000, 500     # 500,000 weights: sample statistics are tight
@@ -31,20 +31,6 @@ def make_rng(seed=SEED):
 
 def sample(shape, seed=1):
     return make_rng(seed).standard_normal(shape).astype(np.float32)
-
-
-def assert_same_tensors(got, expected, what):
-    """`got` must be a list holding exactly the Tensors of `expected` ((name, Tensor) pairs),
-    the very same objects, in the same order."""
-    assert isinstance(got, list), f"{what} should return a list; got {type(got).__name__}"
-    names = {id(t): name for name, t in expected}
-    got_names = [names.get(id(t), f"<another object: {type(t).__name__} of shape "
-                                  f"{getattr(t, 'shape', '?')}>") for t in got]
-    want_names = [name for name, _ in expected]
-    assert got_names == want_names, (
-        f"{what} should return {want_names} (these very Tensor objects, in attribute order, "
-        f"each once); got {got_names}"
-    )
 
 
 # ----------------------------------------------------------------------------------- Linear

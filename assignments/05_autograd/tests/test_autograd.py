@@ -6,9 +6,12 @@ alone, the tests call `out.backward(w)` with a fixed random `w` of out's shape: 
 gradient of sum(out * w), so every element of the rule counts, with its own weight.
 """
 
+from functools import partial
+
 import numpy as np
 import pytest
 
+from tinytorch import testing
 from tinytorch.core.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
 from tinytorch.core.autograd import (
     GradcheckError,
@@ -20,55 +23,12 @@ from tinytorch.core.autograd import (
 )
 from tinytorch.core.layers import Dropout, Linear, Sequential
 from tinytorch.core.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
-from tinytorch.core.tensor import Function, Tensor, _GradMode, _unbroadcast, graph_op
-from tinytorch.testing import assert_close, numerical_gradient
+from tinytorch.core.tensor import Function, Tensor, _unbroadcast, graph_op
+from tinytorch.testing import assert_close, numerical_gradient, sample
+from tinytorch.testing import recording_on  # noqa: F401  (autouse fixture: grad mode on in every test)
 
 SEED = 0
-GRAD_RTOL = 1e-5     # float64 backward against float64 central differences (error ~1e-9)
-GRAD_ATOL = 1e-7
-
-
-@pytest.fixture(autouse=True)
-def recording_on():
-    """Every test starts with grad mode on, whatever a broken no_grad() left behind in another test."""
-    _GradMode.enabled = True
-    yield
-    _GradMode.enabled = True
-
-
-def sample(shape, seed=SEED, low=None):
-    """Seeded float64 values; with `low`, magnitudes at least `low` (away from kinks and 0)."""
-    x = np.random.default_rng(seed).standard_normal(shape)
-    if low is not None:
-        x = np.sign(x) * (np.abs(x) + low)
-    return x
-
-
-def check_backward(fn, arrays, expr, seed=SEED):
-    """Compare the .grad of every input of `fn` with central differences of sum(fn(...) * w).
-
-    `expr` names the computation in failure messages, its inputs as a, b, ... in order.
-    """
-    names = "abcdefgh"[: len(arrays)]
-    shapes = ", ".join(f"{n} {np.shape(a)}" for n, a in zip(names, arrays))
-    out_shape = fn(*[Tensor(a) for a in arrays]).shape
-    weight = np.random.default_rng(seed + 100).standard_normal(out_shape)
-
-    leaves = [Tensor(np.array(a), requires_grad=True) for a in arrays]
-    out = fn(*leaves)
-    out.backward(weight)                              # the gradient of sum(out * weight)
-
-    for i, (name, leaf) in enumerate(zip(names, leaves)):
-        def loss(v, i=i):
-            args = [Tensor(v if j == i else arrays[j]) for j in range(len(arrays))]
-            return float(np.sum(fn(*args).data * weight))
-
-        expected = numerical_gradient(loss, np.array(arrays[i], dtype=np.float64))
-        what = f"{expr} for {shapes}, then .backward(w): {name}.grad"
-        assert leaf.grad is not None, f"{what} is None: no gradient reached this input"
-        assert isinstance(leaf.grad, Tensor), f"{what} should be a Tensor; got {type(leaf.grad).__name__}"
-        assert_close(leaf.grad, expected, what=what + " (expected: central finite differences)",
-                     rtol=GRAD_RTOL, atol=GRAD_ATOL)
+check_backward = partial(testing.check_backward, seed=SEED)     # its weight w drawn from this file's seed
 
 
 # ------------------------------------------------------------------------------ _unbroadcast
@@ -76,7 +36,7 @@ def check_backward(fn, arrays, expr, seed=SEED):
 
 @pytest.mark.points(2)
 def test_unbroadcast_sums_the_broadcast_dims():
-    g = sample((4, 3))
+    g = sample((4, 3), seed=SEED)
     assert_close(_unbroadcast(g, (3,)), g.sum(axis=0), what="_unbroadcast(grad (4, 3), (3,))")
     assert_close(_unbroadcast(g, (4, 1)), g.sum(axis=1).reshape(4, 1), what="_unbroadcast(grad (4, 3), (4, 1))")
     assert_close(_unbroadcast(g, (4, 3)), g, what="_unbroadcast(grad (4, 3), (4, 3)) (nothing to sum)")
@@ -104,7 +64,7 @@ def test_elementwise_backward_matches_finite_differences(op):
 
 @pytest.mark.points(2)
 def test_reflected_ops_backward():
-    check_backward(lambda a: (2.0 - a) * (3.0 / a) + 1.5 * a + (4.0 + a), [sample((3,), low=0.5)],
+    check_backward(lambda a: (2.0 - a) * (3.0 / a) + 1.5 * a + (4.0 + a), [sample((3,), seed=SEED, low=0.5)],
                    "(2 - a) * (3 / a) + 1.5 * a + (4 + a)")
 
 

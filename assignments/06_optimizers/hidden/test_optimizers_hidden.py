@@ -3,9 +3,12 @@ per-parameter step counts, dtypes of parameters and state, lr changed between st
 every argument error, an ill-conditioned quadratic, one step after a real backward, and the
 systems functions for more optimizers and dtypes."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 
+from tinytorch import testing
 from tinytorch.core.layers import Linear
 from tinytorch.core.losses import MSELoss
 from tinytorch.core.optimizers import (
@@ -22,13 +25,8 @@ SEED = 7
 SHAPE = (4, 3)
 
 
-def make_param(shape=SHAPE, seed=SEED, dtype=np.float32):
-    return Tensor(np.random.default_rng(seed).standard_normal(shape).astype(dtype), requires_grad=True)
-
-
-def make_grads(steps, shape=SHAPE, seed=SEED + 1, dtype=np.float32):
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(shape).astype(dtype) for _ in range(steps)]
+make_param = partial(testing.make_param, shape=SHAPE, seed=SEED)      # this file's shape and seeds unless given
+make_grads = partial(testing.make_grads, shape=SHAPE, seed=SEED + 1)
 
 
 class ReferenceAdam:
@@ -253,7 +251,7 @@ def test_optimizer_accepts_generators_and_rejects_duplicates():
 
 @pytest.mark.points(1)
 def test_gradient_of_wrong_shape_raises():
-    p = make_param((3, 2))
+    p = make_param(shape=(3, 2))
     p.grad = Tensor(np.ones(2, dtype=np.float32))
     for opt in (SGD([p], lr=0.1), Adam([p]), AdamW([p])):
         with pytest.raises(ValueError):

@@ -8,9 +8,12 @@ from the closed forms of the running averages rather than the step-by-step recur
     Adam moments        m_t = (1 - beta1) sum_{k=1..t} beta1^(t-k) g_k     (v_t: the same with g_k^2)
 """
 
+from functools import partial
+
 import numpy as np
 import pytest
 
+from tinytorch import testing
 from tinytorch.core.optimizers import SGD, Adam, AdamW, Optimizer, training_memory_bytes
 from tinytorch.core.tensor import Tensor
 from tinytorch.testing import assert_close
@@ -20,15 +23,8 @@ SHAPE = (3, 2)
 STEPS = 5
 
 
-def make_param(shape=SHAPE, seed=SEED, dtype=np.float32):
-    values = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-    return Tensor(values, requires_grad=True)
-
-
-def make_grads(steps=STEPS, shape=SHAPE, seed=SEED + 1):
-    """A list of `steps` float32 gradients, as the arrays the tests put in p.grad."""
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(shape).astype(np.float32) for _ in range(steps)]
+make_param = partial(testing.make_param, shape=SHAPE, seed=SEED)      # this file's shape and seeds unless given
+make_grads = partial(testing.make_grads, shape=SHAPE, seed=SEED + 1)
 
 
 def decayed_sum(values, decay):
@@ -50,7 +46,7 @@ def adam_direction(grads, beta1, beta2, eps):
 
 @pytest.mark.points(3)
 def test_optimizer_holds_the_same_tensors_and_rejects_bad_params():
-    a, b = make_param(seed=1), make_param((4,), seed=2)
+    a, b = make_param(seed=1), make_param(shape=(4,), seed=2)
     opt = SGD([a, b], lr=0.1)
     assert isinstance(opt, Optimizer), "SGD should be a subclass of Optimizer"
     assert isinstance(opt.params, list) and len(opt.params) == 2 and opt.params[0] is a and opt.params[1] is b, (
@@ -105,7 +101,7 @@ def test_sgd_momentum_matches_decayed_sum_of_gradients():
     lr, momentum = 0.05, 0.9
     p = make_param()
     start = p.data.astype(np.float64)
-    grads = make_grads()
+    grads = make_grads(STEPS)
     opt = SGD([p], lr=lr, momentum=momentum)
     expected = start.copy()
     for t in range(1, STEPS + 1):
@@ -138,7 +134,7 @@ def test_sgd_weight_decay_adds_l2_gradient():
 def test_adam_steps_match_bias_corrected_moments():
     lr, betas, eps = 0.01, (0.9, 0.999), 1e-8
     p = make_param()
-    grads = make_grads()
+    grads = make_grads(STEPS)
     opt = Adam([p], lr=lr, betas=betas, eps=eps)
     expected = p.data.astype(np.float64)
     for t in range(1, STEPS + 1):
@@ -153,7 +149,7 @@ def test_adam_steps_match_bias_corrected_moments():
 def test_adamw_decays_the_weights_directly():
     lr, betas, eps, weight_decay = 0.01, (0.9, 0.999), 1e-8, 0.1
     p = make_param()
-    grads = make_grads()
+    grads = make_grads(STEPS)
     opt = AdamW([p], lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
     expected = p.data.astype(np.float64)
     for t in range(1, STEPS + 1):

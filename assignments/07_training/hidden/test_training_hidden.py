@@ -5,10 +5,12 @@ truncated, other count, other dtype, missing key), the schedule's and clipping's
 and the systems functions."""
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
 
+from tinytorch import testing
 from tinytorch.core.activations import ReLU
 from tinytorch.core.layers import Dropout, Linear, Module, Sequential
 from tinytorch.core.losses import CrossEntropyLoss, MSELoss
@@ -21,7 +23,7 @@ from tinytorch.core.training import (
     clip_grad_norm,
     max_batch_size,
 )
-from tinytorch.testing import assert_close
+from tinytorch.testing import assert_close, assert_unchanged, mlp, snapshot
 
 SEED = 11
 
@@ -30,30 +32,8 @@ def make_rng(seed=SEED):
     return np.random.default_rng(seed)
 
 
-def regression_data(n=12, seed=SEED):
-    rng = make_rng(seed)
-    x = rng.standard_normal((n, 3)).astype(np.float32)
-    y = (x @ np.array([[1.0], [0.5], [-2.0]]) - 0.2).astype(np.float32)
-    return x, y
-
-
-def mlp(seed=SEED, widths=(4, 8, 3)):
-    layers = []
-    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-        if i:
-            layers.append(ReLU())
-        layers.append(Linear(a, b, rng=make_rng(seed + i)))
-    return Sequential(*layers)
-
-
-def snapshot(model):
-    return [p.data.copy() for p in model.parameters()]
-
-
-def assert_unchanged(model, before, what):
-    for i, (p, old) in enumerate(zip(model.parameters(), before)):
-        assert p.data.dtype == old.dtype and np.array_equal(p.data, old), (
-            f"{what}: parameter {i} (shape {old.shape}) changed; it should be exactly as before")
+# y = x @ [1, 0.5, -2] - 0.2, no noise.
+regression_data = partial(testing.regression_data, n=12, seed=SEED, weights=(1.0, 0.5, -2.0), bias=-0.2)
 
 
 def mse_grads(layer, x, y):
@@ -180,7 +160,7 @@ def test_evaluate_with_float_tensor_targets_and_dropout():
 
 @pytest.mark.points(2)
 def test_evaluate_keeps_existing_grads():
-    model = mlp()
+    model = mlp(seed=SEED)
     trainer = trainer_for(model)
     for p in model.parameters():
         p.grad = Tensor(np.ones(p.data.shape, np.float32))
@@ -194,7 +174,7 @@ def test_evaluate_keeps_existing_grads():
 
 @pytest.mark.points(2)
 def test_checkpoint_file_holds_plain_arrays_at_the_exact_path(tmp_path):
-    model = mlp()
+    model = mlp(seed=SEED)
     trainer = trainer_for(model)
     trainer.epoch, trainer.steps = 3, 17
     path = tmp_path / "no_extension"
@@ -216,7 +196,7 @@ def test_checkpoint_file_holds_plain_arrays_at_the_exact_path(tmp_path):
 
 @pytest.mark.points(1)
 def test_load_missing_file_raises_value_error(tmp_path):
-    trainer = trainer_for(mlp())
+    trainer = trainer_for(mlp(seed=SEED))
     with pytest.raises(ValueError) as info:
         trainer.load_checkpoint(tmp_path / "nowhere.npz")
     assert "nowhere.npz" in str(info.value), f"the ValueError should name the missing file; the message was: {info.value}"
@@ -333,7 +313,7 @@ def test_cosine_schedule_fractional_epochs_and_constant_rate():
 
 @pytest.mark.points(2)
 def test_clip_grad_norm_accepts_a_generator_and_counts_all_grads():
-    model = mlp()
+    model = mlp(seed=SEED)
     params = model.parameters()
     rng = make_rng()
     for p in params[:3]:

@@ -7,17 +7,19 @@ schedule in the form min + (max - min) * cos^2(pi * e / (2 T)).
 """
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
 
+from tinytorch import testing
 from tinytorch.core.activations import ReLU
 from tinytorch.core.layers import Dropout, Linear, Sequential
 from tinytorch.core.losses import CrossEntropyLoss, MSELoss
 from tinytorch.core.optimizers import SGD, Adam
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import CosineSchedule, Trainer, activation_memory_bytes, clip_grad_norm
-from tinytorch.testing import assert_close
+from tinytorch.testing import assert_close, assert_unchanged, mlp, snapshot
 
 SEED = 0
 
@@ -26,31 +28,12 @@ def make_rng(seed=SEED):
     return np.random.default_rng(seed)
 
 
-def regression_data(n=32, seed=SEED):
-    """y = x @ [2, -1, 0.5] + 0.3 (plus a little noise): a Linear(3, 1) can learn it."""
-    rng = make_rng(seed)
-    x = rng.standard_normal((n, 3)).astype(np.float32)
-    y = (x @ np.array([[2.0], [-1.0], [0.5]]) + 0.3 + 0.01 * rng.standard_normal((n, 1))).astype(np.float32)
-    return x, y
+# y = x @ [2, -1, 0.5] + 0.3 (plus a little noise): a Linear(3, 1) can learn it.
+regression_data = partial(testing.regression_data, n=32, seed=SEED, weights=(2.0, -1.0, 0.5), bias=0.3, noise=0.01)
 
 
 def batches_of(x, y, size):
     return [(Tensor(x[i:i + size]), y[i:i + size]) for i in range(0, len(x), size)]
-
-
-def mlp(seed=SEED, out=3):
-    return Sequential(Linear(4, 8, rng=make_rng(seed)), ReLU(), Linear(8, out, rng=make_rng(seed + 1)))
-
-
-def snapshot(model):
-    """Copies of every parameter array (values and dtype), to prove nothing changed."""
-    return [p.data.copy() for p in model.parameters()]
-
-
-def assert_unchanged(model, before, what):
-    for i, (p, old) in enumerate(zip(model.parameters(), before)):
-        assert p.data.dtype == old.dtype and np.array_equal(p.data, old), (
-            f"{what}: parameter {i} (shape {old.shape}) changed; it should be exactly as before")
 
 
 def linear_forward(layer, x):
@@ -235,11 +218,11 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
 
 @pytest.mark.points(5)
 def test_checkpoint_of_another_architecture_raises_and_changes_nothing(tmp_path):
-    saved = mlp(seed=1, out=3)                                      # Linear(4, 8), ReLU, Linear(8, 3)
+    saved = mlp(seed=1, widths=(4, 8, 3))                           # Linear(4, 8), ReLU, Linear(8, 3)
     path = tmp_path / "three_classes.npz"
     Trainer(saved, SGD(saved.parameters(), lr=0.1), CrossEntropyLoss()).save_checkpoint(path)
 
-    other = mlp(seed=2, out=2)                                      # Linear(4, 8), ReLU, Linear(8, 2)
+    other = mlp(seed=2, widths=(4, 8, 2))                           # Linear(4, 8), ReLU, Linear(8, 2)
     trainer = Trainer(other, SGD(other.parameters(), lr=0.1), CrossEntropyLoss())
     before = snapshot(other)
     with pytest.raises(ValueError) as info:

@@ -4,7 +4,6 @@ and CIFAR file, CIFAR batches as Python 2 wrote them, load_cifar10 from a local 
 load_mnist options and errors, crop offsets, seeded augmentation, and the systems functions."""
 
 import gzip
-import pickle
 import struct
 
 import numpy as np
@@ -25,7 +24,7 @@ from tinytorch.data.loader import (
     parse_cifar_batch,
     parse_idx,
 )
-from tinytorch.testing import assert_close
+from tinytorch.testing import assert_close, cifar_batch, cifar_rows, id_dataset, idx_bytes, write_idx, write_pickle
 
 SEED = 5
 IDX_IMAGES, IDX_LABELS = 0x00000803, 0x00000801
@@ -37,39 +36,8 @@ def make_rng(seed=SEED):
     return np.random.default_rng(seed)
 
 
-def id_dataset(n):
-    """x[i] = [i, -i] (float32), y[i] = i (int64)."""
-    x = np.stack([np.arange(n), -np.arange(n)], axis=1).astype(np.float32)
-    return TensorDataset(Tensor(x), Tensor(np.arange(n), dtype=np.int64)), x
-
-
 def sizes(loader):
     return [len(batch[0].data) for batch in loader]
-
-
-def idx_bytes(array, magic):
-    return struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
-
-
-def write_idx(path, array, magic, compress=True):
-    raw = idx_bytes(array, magic)
-    path.write_bytes(gzip.compress(raw) if compress else raw)
-    return path
-
-
-def cifar_rows(images):
-    """(N, 3, 32, 32) -> (N, 3072): red plane row by row, then green, then blue."""
-    return np.concatenate([images[:, c].reshape(len(images), -1) for c in range(3)], axis=1)
-
-
-def write_pickle(path, obj):
-    path.write_bytes(pickle.dumps(obj, protocol=4))
-    return path
-
-
-def cifar_batch(images, labels):
-    return {b"batch_label": b"batch", b"labels": [int(v) for v in labels], b"data": cifar_rows(images),
-            b"filenames": [b"f%d.png" % i for i in range(len(labels))]}
 
 
 def py2_cifar_pickle(data, labels):
@@ -416,7 +384,7 @@ def test_seeded_transforms_repeat_and_differ_by_seed():
     assert not np.array_equal(flip(images), flip(images)), "each call of RandomHorizontalFlip should draw anew"
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_random_horizontal_flip_rate_and_extremes():
     images = make_rng().standard_normal((2000, 1, 2, 3)).astype(np.float32)
     mirrored = images[..., ::-1]
@@ -427,6 +395,21 @@ def test_random_horizontal_flip_rate_and_extremes():
     kept = np.all(out == images, axis=(1, 2, 3))
     assert np.all(flipped | kept), "every image should be either kept or mirrored"
     assert abs(flipped.mean() - 0.3) < 0.04, f"p=0.3 should flip about 30% of 2000 images; flipped {flipped.mean():.1%}"
+
+
+@pytest.mark.points(1)
+def test_random_horizontal_flip_takes_grayscale_batches_and_refuses_single_images():
+    """A batch is (N, ..., H, W): (N, H, W) grayscale images are flipped too; one (H, W) image is refused."""
+    images = np.arange(5 * 2 * 3, dtype=np.float32).reshape(5, 2, 3)          # 5 grayscale 2x3 images
+    for p, want in ((1.0, images[:, :, ::-1]), (0.0, images)):
+        out = RandomHorizontalFlip(p=p, rng=0)(images)
+        assert np.array_equal(out, want), (
+            f"RandomHorizontalFlip(p={p}) of a 3-D batch (5, 2, 3) (N, H, W) should "
+            f"{'mirror every image' if p else 'return the images unchanged'}; got {out.tolist()}")
+    with pytest.raises(ValueError) as info:
+        RandomHorizontalFlip(p=1.0, rng=0)(images[0])
+    assert "(2, 3)" in str(info.value), (
+        f"RandomHorizontalFlip of one 2-D image (2, 3) should raise a ValueError naming the shape; got: {info.value}")
 
 
 @pytest.mark.points(1)

@@ -1,15 +1,13 @@
 """Visible tests for module 08 (dataloader). Run them with `make test M=08`.
 
-Files in the canonical formats are written here from known arrays, independently of the code
-under test: IDX headers with struct.pack, gzip with the gzip module, CIFAR batches as pickled
-dicts with byte-string keys, as in the original files. Nothing touches the network: the data
+Files in the canonical formats are written from known arrays, independently of the code under
+test (by the writers in tinytorch.testing): IDX headers with struct.pack, gzip with the gzip
+module, CIFAR batches as pickled dicts with byte-string keys, as in the original files. Nothing touches the network: the data
 sets are read from a small folder under tmp_path, in the layout tinytorch.datasets expects.
 Batches are checked against the rows they should hold, found by plain NumPy indexing.
 """
 
-import gzip
 import pickle
-import struct
 
 import numpy as np
 import pytest
@@ -27,7 +25,7 @@ from tinytorch.data.loader import (
     parse_cifar_batch,
     parse_idx,
 )
-from tinytorch.testing import assert_close
+from tinytorch.testing import assert_close, cifar_batch, id_dataset, write_idx, write_pickle
 
 SEED = 0
 IDX_IMAGES, IDX_LABELS = 0x00000803, 0x00000801
@@ -37,36 +35,9 @@ def make_rng(seed=SEED):
     return np.random.default_rng(seed)
 
 
-def id_dataset(n, width=2):
-    """x row i = [i, i + 0.5, ...] (float32), y[i] = i (int64): a row names its example."""
-    x = np.arange(n, dtype=np.float32)[:, None] + 0.5 * np.arange(width, dtype=np.float32)
-    return TensorDataset(Tensor(x), Tensor(np.arange(n), dtype=np.int64)), x
-
-
 def epoch_ids(loader):
     """The example ids of one epoch, batch by batch (y holds the ids)."""
     return [np.asarray(batch[1].data).tolist() for batch in loader]
-
-
-def write_idx(path, array, magic, compress=True, cut=0):
-    """An IDX file of uint8 `array` under `magic`; `cut` drops that many bytes from the end."""
-    raw = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
-    raw = raw[:len(raw) - cut]
-    path.write_bytes(gzip.compress(raw) if compress else raw)
-    return path
-
-
-def cifar_rows(images):
-    """(N, 3, 32, 32) -> (N, 3072) as CIFAR stores it: the red plane row by row, then green, then blue."""
-    return np.concatenate([images[:, c].reshape(len(images), -1) for c in range(3)], axis=1)
-
-
-def write_cifar_batch(path, images, labels, protocol=4):
-    batch = {b"batch_label": b"testing batch", b"labels": [int(v) for v in labels],
-             b"data": cifar_rows(images).astype(np.uint8),
-             b"filenames": [f"img_{i}.png".encode() for i in range(len(labels))]}
-    path.write_bytes(pickle.dumps(batch, protocol=protocol))
-    return path
 
 
 # ------------------------------------------------------------------------------ TensorDataset
@@ -218,7 +189,7 @@ def test_parse_idx_truncated_data_names_the_file(tmp_path):
 def test_parse_cifar_batch_known_content(tmp_path):
     images = make_rng().integers(0, 256, size=(4, 3, 32, 32), dtype=np.uint8)
     labels = [3, 9, 0, 5]
-    got_images, got_labels = parse_cifar_batch(write_cifar_batch(tmp_path / "data_batch_1", images, labels))
+    got_images, got_labels = parse_cifar_batch(write_pickle(tmp_path / "data_batch_1", cifar_batch(images, labels)))
     assert got_images.shape == (4, 3, 32, 32) and got_images.dtype == np.uint8, (
         f"parse_cifar_batch of a batch of 4 images should give uint8 (4, 3, 32, 32); "
         f"got {got_images.dtype} {got_images.shape}")

@@ -27,52 +27,11 @@ from tinytorch.core.spatial import (
     max_pool2d,
 )
 from tinytorch.core.tensor import Tensor
-from tinytorch.testing import assert_close, numerical_gradient
+from tinytorch.testing import GRAD_ATOL, GRAD_RTOL, assert_close, numerical_gradient, sample
+from tinytorch.testing import conv_layer, conv_loop, distinct, pool_loop    # the loop references of module 09
 
 SEED = 5
 F32_RTOL, F32_ATOL = 1e-4, 1e-5      # float32 sums of up to ~150 products against float64 loops
-GRAD_RTOL, GRAD_ATOL = 1e-5, 1e-7    # float64 backward against float64 central differences
-
-
-def sample(shape, seed=SEED):
-    return np.random.default_rng(seed).standard_normal(shape)
-
-
-def pair(v):
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-
-
-def conv_loop(x, w, b=None, stride=1, padding=0):
-    """Direct convolution: a loop over output pixels, one tensordot per pixel, float64."""
-    (sh, sw), (ph, pw) = pair(stride), pair(padding)
-    xp = np.pad(np.asarray(x, dtype=np.float64), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    w = np.asarray(w, dtype=np.float64)
-    n, _, hp, wp = xp.shape
-    o, _, kh, kw = w.shape
-    oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
-    out = np.zeros((n, o, oh, ow))
-    for r in range(oh):
-        for c in range(ow):
-            patch = xp[:, :, r * sh:r * sh + kh, c * sw:c * sw + kw]
-            out[:, :, r, c] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
-    return out if b is None else out + np.asarray(b, dtype=np.float64).reshape(1, -1, 1, 1)
-
-
-def pool_loop(x, kernel, stride, reduce):
-    (kh, kw), (sh, sw) = pair(kernel), pair(stride)
-    x = np.asarray(x, dtype=np.float64)
-    n, ch, h, w = x.shape
-    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
-    out = np.zeros((n, ch, oh, ow))
-    for r in range(oh):
-        for c in range(ow):
-            out[:, :, r, c] = reduce(x[:, :, r * sh:r * sh + kh, c * sw:c * sw + kw], axis=(2, 3))
-    return out
-
-
-def distinct(shape, seed=SEED):
-    values = np.random.default_rng(seed).permutation(int(np.prod(shape))) * 0.1
-    return values.reshape(shape).astype(np.float64)
 
 
 # ------------------------------------------------------------------------ convolution forward
@@ -88,19 +47,11 @@ CONFIGS = {
 }
 
 
-def make_layer(c_in, c_out, k, stride, padding, bias, dtype, seed=SEED):
-    layer = Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=bias, rng=np.random.default_rng(seed))
-    layer.weight.data = layer.weight.data.astype(dtype)
-    if bias:
-        layer.bias.data = sample(c_out, seed + 1).astype(dtype)
-    return layer
-
-
 @pytest.mark.points(2)
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_conv2d_configs_match_loop(name):
     shape, c_out, k, stride, padding, bias = CONFIGS[name]
-    layer = make_layer(shape[1], c_out, k, stride, padding, bias, np.float32)
+    layer = conv_layer(shape[1], c_out, k, stride=stride, padding=padding, bias=bias, dtype=np.float32, seed=SEED)
     x = sample(shape, seed=1)
     out = layer(Tensor(x.astype(np.float32)))
     b = layer.bias.data if bias else None
@@ -124,7 +75,7 @@ GRAD_CONFIGS = {
 @pytest.mark.parametrize("name", list(GRAD_CONFIGS))
 def test_conv2d_gradients_match_finite_differences(name):
     shape, c_out, k, stride, padding, bias = GRAD_CONFIGS[name]
-    layer = make_layer(shape[1], c_out, k, stride, padding, bias, np.float64)
+    layer = conv_layer(shape[1], c_out, k, stride=stride, padding=padding, bias=bias, seed=SEED)
     x = sample(shape, seed=2)
     xt = Tensor(x.copy(), requires_grad=True)
     out = layer(xt)

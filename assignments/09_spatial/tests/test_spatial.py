@@ -1,9 +1,9 @@
 """Visible tests for module 09 (spatial). Run them with `make test M=09`.
 
-Expected values are computed here independently: convolution and pooling by loops over the output
-positions in float64 (slow and obvious), batch normalisation from sums written out, and every
-backward rule against central finite differences of those loop references
-(`tinytorch.testing.numerical_gradient`), never against another backward.
+Expected values are computed independently: convolution and pooling by loops over the output
+positions in float64 (slow and obvious: `conv_loop` and `pool_loop` in `tinytorch.testing`), batch
+normalisation from sums written out, and every backward rule against central finite differences
+of those loop references (`tinytorch.testing.numerical_gradient`), never against another backward.
 """
 
 import numpy as np
@@ -25,64 +25,11 @@ from tinytorch.core.spatial import (
     im2col_bytes,
 )
 from tinytorch.core.tensor import Tensor
-from tinytorch.testing import assert_close, numerical_gradient
+from tinytorch.testing import GRAD_ATOL, GRAD_RTOL, assert_close, numerical_gradient, sample
+from tinytorch.testing import conv_layer, conv_loop, distinct, pool_loop    # the loop references of module 09
 
 SEED = 0
 F32_RTOL, F32_ATOL = 1e-4, 1e-5      # float32 sums of up to ~100 products against float64 loops
-GRAD_RTOL, GRAD_ATOL = 1e-5, 1e-7    # float64 backward against float64 central differences
-
-
-def sample(shape, seed=SEED):
-    return np.random.default_rng(seed).standard_normal(shape)
-
-
-# ------------------------------------------------------------------------ loop references
-
-
-def pad(x, p):
-    return np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-
-
-def conv_loop(x, w, b=None, stride=1, padding=0):
-    """out[n, o, r, c] = sum of the patch under (r, c) times filter o: a loop over output pixels."""
-    xp = pad(np.asarray(x, dtype=np.float64), padding)
-    w = np.asarray(w, dtype=np.float64)
-    n, _, hp, wp = xp.shape
-    o, _, kh, kw = w.shape
-    oh, ow = (hp - kh) // stride + 1, (wp - kw) // stride + 1
-    out = np.zeros((n, o, oh, ow))
-    for r in range(oh):
-        for c in range(ow):
-            patch = xp[:, :, r * stride:r * stride + kh, c * stride:c * stride + kw]   # (N, C, kh, kw)
-            out[:, :, r, c] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
-    return out if b is None else out + np.asarray(b, dtype=np.float64).reshape(1, -1, 1, 1)
-
-
-def pool_loop(x, k, stride, reduce):
-    x = np.asarray(x, dtype=np.float64)
-    n, ch, h, w = x.shape
-    oh, ow = (h - k) // stride + 1, (w - k) // stride + 1
-    out = np.zeros((n, ch, oh, ow))
-    for r in range(oh):
-        for c in range(ow):
-            out[:, :, r, c] = reduce(x[:, :, r * stride:r * stride + k, c * stride:c * stride + k], axis=(2, 3))
-    return out
-
-
-def distinct(shape, seed=SEED):
-    """Values 0.1 apart in random order: no ties, so max pooling is differentiable with eps 1e-6."""
-    values = np.random.default_rng(seed).permutation(int(np.prod(shape))) * 0.1
-    return values.reshape(shape).astype(np.float64)
-
-
-def f64_conv(c_in, c_out, k, stride=1, padding=0, bias=True, seed=SEED):
-    """A Conv2d whose parameters are float64 (for finite differences) and a non-zero bias."""
-    layer = Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=bias,
-                   rng=np.random.default_rng(seed))
-    layer.weight.data = layer.weight.data.astype(np.float64)
-    if bias:
-        layer.bias.data = sample(c_out, seed + 1)
-    return layer
 
 
 # ------------------------------------------------------------------------ output size, im2col
@@ -101,7 +48,7 @@ def test_conv_output_size():
 
 @pytest.mark.points(3)
 def test_im2col_columns_are_the_patches():
-    x = sample((2, 3, 5, 6))
+    x = sample((2, 3, 5, 6), seed=SEED)
     cols = im2col(x, (3, 2), (2, 1), (1, 0))
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 0)))                       # padding (1, 0)
     oh, ow = (7 - 3) // 2 + 1, (6 - 2) // 1 + 1
@@ -169,9 +116,7 @@ def test_conv2d_layer_parameters_and_init():
 
 @pytest.mark.points(3)
 def test_conv2d_layer_forward_with_bias_and_stride():
-    layer = f64_conv(3, 5, 3, stride=2, padding=1)
-    layer.weight.data = layer.weight.data.astype(np.float32)
-    layer.bias.data = layer.bias.data.astype(np.float32)
+    layer = conv_layer(3, 5, 3, stride=2, padding=1, dtype=np.float32, seed=SEED)
     x = sample((2, 3, 9, 8), seed=3)
     out = layer(Tensor(x.astype(np.float32)))
     assert_close(out, conv_loop(x, layer.weight.data, layer.bias.data, stride=2, padding=1),
@@ -180,7 +125,7 @@ def test_conv2d_layer_forward_with_bias_and_stride():
 
 @pytest.mark.points(5)
 def test_conv2d_backward_matches_finite_differences():
-    layer = f64_conv(2, 3, 3, padding=1)
+    layer = conv_layer(2, 3, 3, padding=1, seed=SEED)
     x = sample((2, 2, 5, 4), seed=4)
     out_shape = (2, 3, 5, 4)
     g = sample(out_shape, seed=5)
@@ -225,7 +170,7 @@ def test_conv2d_errors_name_the_shapes():
 
 @pytest.mark.points(4)
 def test_max_pool_forward_and_backward():
-    x = distinct((2, 3, 6, 4))
+    x = distinct((2, 3, 6, 4), seed=SEED)
     xt = Tensor(x, requires_grad=True)
     out = MaxPool2d(2)(xt)
     assert_close(out, pool_loop(x, 2, 2, np.max), what="MaxPool2d(2)(x (2, 3, 6, 4))")
