@@ -32,13 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # run as a script: find `milestones`
 
-import matplotlib
+from milestones.common import Context, Outcome, accuracy_check, main, save_figure, setup  # noqa: E402
 
-matplotlib.use("Agg")                                           # files only, never a window
+setup()                                   # one BLAS thread, plots to files: before NumPy loads
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from milestones.common import Context, Outcome, main  # noqa: E402
 from tinytorch.core.activations import ReLU, Sigmoid  # noqa: E402
 from tinytorch.core.layers import Linear  # noqa: E402
 from tinytorch.core.losses import BinaryCrossEntropyLoss, MSELoss  # noqa: E402
@@ -239,9 +238,7 @@ def plot_boundary(path: Path, data: dict, w: np.ndarray, b: float, true_line, te
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel="x1", ylabel="x2", aspect="equal",
            title=f"Perceptron (Linear + Sigmoid): test accuracy {test_acc:.1%}")
     ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_convergence(path: Path, histories: dict):
@@ -272,9 +269,7 @@ def plot_convergence(path: Path, histories: dict):
     ax_loss.legend(fontsize=8)
     ax_acc.legend(fontsize=8, loc="lower right")
     fig.suptitle("Convergence: Sigmoid vs ReLU output, hand-written gradient descent")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,8 +334,7 @@ def run(ctx: Context) -> Outcome:
         "weights": {"w1": float(w[0]), "w2": float(w[1]), "b": b},
         "n_train": len(X_train), "n_test": len(X_test), "lr": LR, "margin": MARGIN,
     }
-    checks = {f"test accuracy >= {TARGET_ACCURACY:.0%}": test_acc >= TARGET_ACCURACY}
-    return Outcome(metrics=metrics, checks=checks, lines=report_lines(metrics),
+    return Outcome(metrics=metrics, checks=accuracy_check(test_acc, TARGET_ACCURACY), lines=report_lines(metrics),
                    plots=["decision_boundary.png", "convergence.png"])
 
 

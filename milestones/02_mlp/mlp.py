@@ -33,25 +33,19 @@ Outputs (in --out, default milestones/02_mlp/out/)
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 from pathlib import Path
-
-# Small matrix products (a batch of 128 by 784 by 128) run several times faster on one BLAS
-# thread than on two fighting for two cores; set before NumPy loads. Your environment wins.
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # run as a script: find `milestones`
 
-import matplotlib  # noqa: E402
+from milestones.common import (Context, Outcome, TrainerCheckpoint, accuracy_check, count_params, fit,  # noqa: E402
+                               load_timed, main, plot_history, random_subset, save_figure, setup,
+                               split_sentence, stratified_split)
 
-matplotlib.use("Agg")                                           # files only, never a window
+setup()                                   # one BLAS thread, plots to files: before NumPy loads
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from milestones.common import Context, Outcome, count_params, main, stratified_split  # noqa: E402
 from tinytorch.datasets import load_mnist  # noqa: E402
 from tinytorch.core.activations import ReLU  # noqa: E402
 from tinytorch.core.layers import Dropout, Linear, Sequential  # noqa: E402
@@ -151,9 +145,7 @@ def load_data(ctx: Context, rng: np.random.Generator) -> dict:
     """MNIST as float32 (N, 784) arrays standardised with the training split's mean and std."""
     x_train, y_train, x_test, y_test = load_mnist(ctx.data_dir)
     n_file = len(x_train)
-    if ctx.quick and n_file > QUICK_TRAIN_IMAGES:
-        keep = rng.permutation(n_file)[:QUICK_TRAIN_IMAGES]
-        x_train, y_train = x_train[keep], y_train[keep]
+    x_train, y_train = random_subset(x_train, y_train, QUICK_TRAIN_IMAGES if ctx.quick else None, rng)
     train_idx, val_idx = stratified_split(y_train, VAL_FRACTION, rng)
     x = prepare(x_train)
     x_te = prepare(x_test)
@@ -200,41 +192,25 @@ def train(label: str, model, data: dict, epochs: int, order_rng: np.random.Gener
           checkpoint: Path) -> dict:
     """Train with Adam and a cosine schedule; early-stop on validation accuracy; restore the best.
 
-    "Best" is the highest validation accuracy, ties going to the lower validation loss. After
-    the loop, the best epoch's checkpoint is loaded back into the model, and only then is the
-    test set evaluated.
+    "Best" is the highest validation accuracy, ties going to the lower validation loss. `fit`
+    (milestones/common.py) runs the epochs, saves the best epoch's checkpoint and loads it back
+    into the model when training stops; only then is the test set evaluated.
     """
     trainer = Trainer(model, Adam(model.parameters(), lr=LR), CrossEntropyLoss(),
                       schedule=CosineSchedule(LR, MIN_LR, epochs))
-    history = {"train_loss": [], "val_loss": [], "val_accuracy": [], "lr": []}
-    best, best_epoch = None, 0
-    started = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        train_loss = trainer.train_epoch(batches(data["x_train"], data["y_train"], BATCH_SIZE, order_rng))
-        val = trainer.evaluate(batches(data["x_val"], data["y_val"], EVAL_BATCH))
-        history["train_loss"].append(train_loss)
-        history["val_loss"].append(val["loss"])
-        history["val_accuracy"].append(val["accuracy"])
-        history["lr"].append(trainer.history["lr"][-1])
-        if best is None or (val["accuracy"], -val["loss"]) > (best["accuracy"], -best["loss"]):
-            best, best_epoch = val, epoch
-            trainer.save_checkpoint(checkpoint)
-        print(f"  {label:8s} epoch {epoch:2d}/{epochs}  lr {history['lr'][-1]:.2e}  train loss "
-              f"{train_loss:.4f}  val loss {val['loss']:.4f}  val accuracy {val['accuracy']:.2%}"
-              f"{'  *' if best_epoch == epoch else ''}", flush=True)
-        if epoch - best_epoch >= PATIENCE:
-            print(f"  {label:8s} no better validation accuracy for {PATIENCE} epochs: stopping", flush=True)
-            break
-    seconds = time.perf_counter() - started
-    trainer.load_checkpoint(checkpoint)                 # the best epoch's parameters, in place
+    best = TrainerCheckpoint(trainer, checkpoint)
+    history = fit(lambda: trainer.train_epoch(batches(data["x_train"], data["y_train"], BATCH_SIZE, order_rng)),
+                  lambda: trainer.evaluate(batches(data["x_val"], data["y_val"], EVAL_BATCH)),
+                  epochs=epochs, patience=PATIENCE, metric="accuracy", tie_break="loss",
+                  save_state=best.save, load_state=best.load, optimizer=trainer.optimizer, label=label)
     test = trainer.evaluate(batches(data["x_test"], data["y_test"], EVAL_BATCH))
     train_fit = trainer.evaluate(batches(data["x_train"], data["y_train"], EVAL_BATCH))
-    print(f"  {label:8s} best epoch {best_epoch} (val accuracy {best['accuracy']:.2%}): "
-          f"test accuracy {test['accuracy']:.2%}, train accuracy {train_fit['accuracy']:.2%}", flush=True)
+    print(f"  {label:8s} test accuracy {test['accuracy']:.2%}, train accuracy {train_fit['accuracy']:.2%}",
+          flush=True)
     return {"test_accuracy": test["accuracy"], "test_loss": test["loss"],
-            "train_accuracy": train_fit["accuracy"], "best_epoch": best_epoch,
-            "best_val_accuracy": best["accuracy"], "epochs_run": len(history["train_loss"]),
-            "params": count_params(model), "train_seconds": round(seconds, 2), **history}
+            "train_accuracy": train_fit["accuracy"], "best_epoch": history.best_epoch,
+            "best_val_accuracy": history.best["accuracy"], "epochs_run": history.epochs_run,
+            "params": count_params(model), "train_seconds": round(history.seconds, 2), **history.columns()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,12 +291,7 @@ def plot_curves(path: Path, mlp: dict, baseline: dict):
     """Training loss (left) and validation accuracy (right) per epoch; the restored epoch marked."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2))
     for label, run, color in (("MLP 784-128-10", mlp, "tab:blue"), ("baseline 784-10", baseline, "tab:orange")):
-        epochs = np.arange(1, run["epochs_run"] + 1)
-        best = run["best_epoch"]
-        ax_loss.plot(epochs, run["train_loss"], color=color, lw=2, label=label)
-        ax_acc.plot(epochs, run["val_accuracy"], color=color, lw=2,
-                    label=f"{label}: test {run['test_accuracy']:.2%}")
-        ax_acc.plot([best], [run["val_accuracy"][best - 1]], "o", color=color, ms=8, mfc="none", mew=2)
+        plot_history(ax_loss, ax_acc, run, label, color, val_label=f"{label}: test {run['test_accuracy']:.2%}")
     ax_acc.axhline(TARGET_ACCURACY, color="gray", ls=":", label=f"criterion {TARGET_ACCURACY:.0%} (test)")
     ax_loss.set(yscale="log", xlabel="epoch", ylabel="training loss (cross-entropy, log scale)",
                 title="Training loss (with dropout on, for the MLP)")
@@ -332,9 +303,7 @@ def plot_curves(path: Path, mlp: dict, baseline: dict):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle("MNIST with your TinyTorch: MLP vs single-layer baseline")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,12 +315,9 @@ def run(ctx: Context) -> Outcome:
     epochs = QUICK_EPOCHS if ctx.quick else EPOCHS
     data_seed, order_seed, mlp_seed, baseline_seed, probe_seed = np.random.SeedSequence(ctx.seed).spawn(5)
 
-    started = time.perf_counter()
-    data = load_data(ctx, np.random.default_rng(data_seed))
-    data_seconds = time.perf_counter() - started
+    data, data_seconds = load_timed(lambda: load_data(ctx, np.random.default_rng(data_seed)),
+                                    note=f"deskew {'on' if DESKEW else 'off'}; ")
     n_train, n_val, n_test = len(data["y_train"]), len(data["y_val"]), len(data["y_test"])
-    print(f"Data: {n_train} train + {n_val} validation images (of {data['n_file']} in the training file), "
-          f"{n_test} test; deskew {'on' if DESKEW else 'off'}; {data_seconds:.1f} s", flush=True)
     print(f"Training up to {epochs} epochs, batch {BATCH_SIZE}, Adam lr {LR:g} -> {MIN_LR:g} (cosine), "
           f"patience {PATIENCE}", flush=True)
 
@@ -380,11 +346,8 @@ def run(ctx: Context) -> Outcome:
                      "lr": LR, "min_lr": MIN_LR, "patience": PATIENCE, "val_fraction": VAL_FRACTION,
                      "optimizer": "Adam", "schedule": "cosine"},
     }
-    if ctx.quick:
-        checks = {f"quick run: test accuracy >= {QUICK_TARGET:.0%} (chance 10%; the full run needs "
-                  f"{TARGET_ACCURACY:.0%})": accuracy >= QUICK_TARGET}
-    else:
-        checks = {f"test accuracy >= {TARGET_ACCURACY:.0%}": accuracy >= TARGET_ACCURACY}
+    checks = accuracy_check(accuracy, TARGET_ACCURACY, QUICK_TARGET if ctx.quick else None,
+                            chance=1 / LAYER_SIZES[-1])
     return Outcome(metrics=metrics, checks=checks, lines=report_lines(metrics), plots=["training_curves.png"])
 
 
@@ -395,14 +358,11 @@ def _kb(n: int) -> str:
 def report_lines(m: dict) -> list[str]:
     """The markdown of report.md below the criteria table: results, memory, what they mean."""
     mlp, base, data, s = m["mlp"], m["baseline"], m["data"], m["settings"]
-    source = f"the {data['n_train_file']:,} in the training file"
-    if data["n_used"] < data["n_train_file"]:
-        source = f"{data['n_used']:,} drawn at random from " + source
+    split = split_sentence(data["n_train"], data["n_val"], data["n_test"], data["n_train_file"], s["val_fraction"])
     lines = [
         "## Results",
         "",
-        f"{data['n_train']:,} training and {data['n_val']:,} validation images (a stratified "
-        f"{s['val_fraction']:.0%} held out of {source}), {data['n_test']:,} test images. Up to {s['epochs']} epochs of batches of {s['batch_size']}, "
+        f"{split}. Up to {s['epochs']} epochs of batches of {s['batch_size']}, "
         f"Adam with a cosine learning rate from {s['lr']:g} to {s['min_lr']:g}; early stopping with "
         f"patience {s['patience']} on validation accuracy, the best epoch restored from its checkpoint. "
         f"Pixels {'deskewed, ' if data['deskew'] else ''}scaled to [0, 1] and standardised with the "

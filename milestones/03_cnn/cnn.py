@@ -44,26 +44,22 @@ Outputs (in --out, default milestones/03_cnn/out/)
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import time
 from pathlib import Path
 
-# One BLAS thread: on this course's 2-core reference machine, busy with other work, the conv
-# matrix products (64 filters x 288 by 16,384 patches) ran 2-3x slower on two threads fighting
-# for two cores than on one. Set before NumPy loads; your environment wins.
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # run as a script: find `milestones`
 
-import matplotlib  # noqa: E402
+from milestones.common import (Context, Outcome, TrainerCheckpoint, accuracy_check, count_params, fit,  # noqa: E402
+                               load_timed, main, plot_history, random_subset, save_figure, setup,
+                               split_sentence, stratified_split)
 
-matplotlib.use("Agg")                                           # files only, never a window
+setup()                                   # one BLAS thread, plots to files: before NumPy loads
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from milestones.common import Context, Outcome, count_params, main, stratified_split  # noqa: E402
 from tinytorch.core.activations import ReLU  # noqa: E402
 from tinytorch.core.layers import Dropout, Linear, Sequential, linear_flops  # noqa: E402
 from tinytorch.core.losses import CrossEntropyLoss  # noqa: E402
@@ -131,12 +127,8 @@ def load_data(ctx: Context, rng: np.random.Generator) -> dict:
     if x_file.shape[1:] != IMAGE_SHAPE or x_test.shape[1:] != IMAGE_SHAPE:
         raise SystemExit(f"load_cifar10 returned images of shape {x_file.shape[1:]} and {x_test.shape[1:]}; "
                          f"expected {IMAGE_SHAPE} (module 08)")
-    if ctx.quick and n_file > QUICK_TRAIN_IMAGES:
-        keep = rng.permutation(n_file)[:QUICK_TRAIN_IMAGES]
-        x_file, y_file = x_file[keep], y_file[keep]
-    if ctx.quick and n_test_file > QUICK_TEST_IMAGES:
-        keep = rng.permutation(n_test_file)[:QUICK_TEST_IMAGES]
-        x_test, y_test = x_test[keep], y_test[keep]
+    x_file, y_file = random_subset(x_file, y_file, QUICK_TRAIN_IMAGES if ctx.quick else None, rng)
+    x_test, y_test = random_subset(x_test, y_test, QUICK_TEST_IMAGES if ctx.quick else None, rng)
     train_idx, val_idx = stratified_split(y_file, VAL_FRACTION, rng)
     x_train, x_val = x_file[train_idx], x_file[val_idx]           # copies: the file's array can go
     del train, x_file
@@ -194,28 +186,23 @@ def build_mlp(rng: np.random.Generator) -> Sequential:
     return Sequential(Flatten(), Linear(n_in, MLP_HIDDEN, rng=rng), ReLU(), Linear(MLP_HIDDEN, NUM_CLASSES, rng=rng))
 
 
-def batch_norms(model) -> list:
-    return [layer for layer in model[0].layers if isinstance(layer, BatchNorm2d)]
-
-
-def bn_state(model) -> dict:
-    """Copies of every BatchNorm2d's running statistics.
+def bn_buffers(model) -> dict:
+    """Every BatchNorm2d's running statistics by name ({"bn0_running_mean": Tensor, ...}), in order.
 
     They are buffers, not parameters: Trainer.save_checkpoint (module 07) saves parameters()
     only, so restoring the best epoch's checkpoint alone would pair its weights with the running
-    statistics of the last epoch. They are saved and restored beside it.
+    statistics of the last epoch. They are saved and restored beside it (TrainerCheckpoint).
     """
-    state = {}
-    for i, bn in enumerate(batch_norms(model)):
-        state[f"bn{i}_running_mean"] = np.array(bn.running_mean.data, copy=True)
-        state[f"bn{i}_running_var"] = np.array(bn.running_var.data, copy=True)
-    return state
+    def batch_norms(module) -> list:                  # searched inside Sequentials, in order
+        found = []
+        for layer in getattr(module, "layers", ()):
+            found += [layer] if isinstance(layer, BatchNorm2d) else batch_norms(layer)
+        return found
 
-
-def load_bn_state(model, state: dict) -> None:
+    buffers = {}
     for i, bn in enumerate(batch_norms(model)):
-        bn.running_mean.data = np.array(state[f"bn{i}_running_mean"], copy=True)
-        bn.running_var.data = np.array(state[f"bn{i}_running_var"], copy=True)
+        buffers[f"bn{i}_running_mean"], buffers[f"bn{i}_running_var"] = bn.running_mean, bn.running_var
+    return buffers
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,51 +214,26 @@ def train(label: str, model, optimizer, data: dict, epochs: int, loader: DataLoa
           lr: float, track_test: bool) -> dict:
     """Train up to `epochs`, keep the best validation epoch, restore it, then test once.
 
-    With `track_test`, the test set is also evaluated after every epoch (recorded, never used to
+    `fit` (milestones/common.py) runs the epochs and restores the best one: its parameters and,
+    for the CNN, its BatchNorm running statistics (`bn_buffers`, in `<checkpoint>_bn.npz`). With
+    `track_test`, the test set is also evaluated after every epoch (recorded, never used to
     choose: early stopping and the restored epoch depend on validation accuracy alone).
     """
     trainer = Trainer(model, optimizer, CrossEntropyLoss(), schedule=CosineSchedule(lr, lr / 100, epochs))
-    has_bn = bool(isinstance(model[0], Sequential) and batch_norms(model))
-    history = {"train_loss": [], "val_loss": [], "val_accuracy": [], "lr": [], "epoch_seconds": [],
-               "train_seconds_per_epoch_cumulative": [], "test_accuracy_per_epoch": []}
-    best, best_epoch, best_bn = None, 0, {}
-    train_seconds = 0.0
-    for epoch in range(1, epochs + 1):
-        started = time.perf_counter()
-        train_loss = trainer.train_epoch(loader)
-        epoch_seconds = time.perf_counter() - started
-        train_seconds += epoch_seconds
-        val = trainer.evaluate(eval_loader(data, "val"))
-        history["train_loss"].append(train_loss)
-        history["val_loss"].append(val["loss"])
-        history["val_accuracy"].append(val["accuracy"])
-        history["lr"].append(trainer.history["lr"][-1])
-        history["epoch_seconds"].append(round(epoch_seconds, 2))
-        history["train_seconds_per_epoch_cumulative"].append(round(train_seconds, 2))
-        test_note = ""
-        if track_test:
-            history["test_accuracy_per_epoch"].append(trainer.evaluate(eval_loader(data, "test"))["accuracy"])
-            test_note = f"  (test {history['test_accuracy_per_epoch'][-1]:.2%})"
-        if best is None or (val["accuracy"], -val["loss"]) > (best["accuracy"], -best["loss"]):
-            best, best_epoch = val, epoch
-            trainer.save_checkpoint(checkpoint)
-            best_bn = bn_state(model) if has_bn else {}
-        print(f"  {label:4s} epoch {epoch:2d}/{epochs}  lr {history['lr'][-1]:.2e}  train loss {train_loss:.4f}  "
-              f"val loss {val['loss']:.4f}  val accuracy {val['accuracy']:.2%}{test_note}  "
-              f"{epoch_seconds:.0f} s{'  *' if best_epoch == epoch else ''}", flush=True)
-        if epoch - best_epoch >= PATIENCE:
-            print(f"  {label:4s} no better validation accuracy for {PATIENCE} epochs: stopping", flush=True)
-            break
-    trainer.load_checkpoint(checkpoint)                 # the best epoch's parameters, in place
-    if has_bn:                                          # ... and its running statistics
-        load_bn_state(model, best_bn)
-        np.savez(checkpoint.with_name(checkpoint.stem + "_bn.npz"), **best_bn)
+    best = TrainerCheckpoint(trainer, checkpoint, buffers=lambda: bn_buffers(model),
+                             buffers_path=checkpoint.with_name(checkpoint.stem + "_bn.npz"))
+    track = (lambda: {"test_accuracy": trainer.evaluate(eval_loader(data, "test"))["accuracy"]}) if track_test else None
+    history = fit(lambda: trainer.train_epoch(loader), lambda: trainer.evaluate(eval_loader(data, "val")),
+                  epochs=epochs, patience=PATIENCE, metric="accuracy", tie_break="loss",
+                  save_state=best.save, load_state=best.load, optimizer=optimizer, track=track, label=label)
     test = trainer.evaluate(eval_loader(data, "test"))
-    print(f"  {label:4s} best epoch {best_epoch} (val accuracy {best['accuracy']:.2%}): "
-          f"test accuracy {test['accuracy']:.2%}; {train_seconds:.0f} s of training", flush=True)
-    return {"test_accuracy": test["accuracy"], "test_loss": test["loss"], "best_epoch": best_epoch,
-            "best_val_accuracy": best["accuracy"], "epochs_run": len(history["train_loss"]),
-            "params": count_params(model), "train_seconds": round(train_seconds, 2), **history}
+    print(f"  {label:8s} test accuracy {test['accuracy']:.2%}", flush=True)
+    return {"test_accuracy": test["accuracy"], "test_loss": test["loss"], "best_epoch": history.best_epoch,
+            "best_val_accuracy": history.best["accuracy"], "epochs_run": history.epochs_run,
+            "params": count_params(model), "train_seconds": round(sum(history.epoch_seconds), 2),
+            **history.columns(), "epoch_seconds": [round(s, 2) for s in history.epoch_seconds],
+            "train_seconds_per_epoch_cumulative": [round(s, 2) for s in itertools.accumulate(history.epoch_seconds)],
+            "test_accuracy_per_epoch": history.tracked.get("test_accuracy", [])}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,11 +364,7 @@ def plot_curves(path: Path, cnn: dict, mlp: dict):
     """Training loss (left) and accuracy (right) per epoch; the restored epochs circled."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2))
     for label, run, color in (("CNN", cnn, "tab:blue"), (f"MLP 3072-{MLP_HIDDEN}-10", mlp, "tab:orange")):
-        epochs = np.arange(1, run["epochs_run"] + 1)
-        best = run["best_epoch"]
-        ax_loss.plot(epochs, run["train_loss"], color=color, lw=2, label=label)
-        ax_acc.plot(epochs, run["val_accuracy"], color=color, lw=2, label=f"{label}: validation")
-        ax_acc.plot([best], [run["val_accuracy"][best - 1]], "o", color=color, ms=8, mfc="none", mew=2)
+        plot_history(ax_loss, ax_acc, run, label, color, val_label=f"{label}: validation")
     if cnn["test_accuracy_per_epoch"]:
         epochs = np.arange(1, cnn["epochs_run"] + 1)
         ax_acc.plot(epochs, cnn["test_accuracy_per_epoch"], color="tab:blue", lw=1.5, ls="--",
@@ -420,9 +378,7 @@ def plot_curves(path: Path, cnn: dict, mlp: dict):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle("CIFAR-10 with your TinyTorch: CNN vs MLP")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def filter_grid(weight: np.ndarray, columns: int = 8) -> np.ndarray:
@@ -452,9 +408,7 @@ def plot_filters(path: Path, initial: np.ndarray, trained: np.ndarray):
     n_filters, colours, height, width = trained.shape
     fig.suptitle(f"First conv layer: {n_filters} filters of {height}x{width} pixels x {colours} colours, "
                  "each tile scaled to [0, 1] on its own", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
+    save_figure(fig, path, dpi=150)
 
 
 def filter_stats(initial: np.ndarray, trained: np.ndarray) -> dict:
@@ -476,12 +430,8 @@ def run(ctx: Context) -> Outcome:
     data_seed, order_seed, cnn_seed, mlp_seed, probe_seed, mlp_order_seed = np.random.SeedSequence(ctx.seed).spawn(6)
     load_start = os.getloadavg()[0]
 
-    started = time.perf_counter()
-    data = load_data(ctx, np.random.default_rng(data_seed))
-    data_seconds = time.perf_counter() - started
+    data, data_seconds = load_timed(lambda: load_data(ctx, np.random.default_rng(data_seed)))
     n_train, n_val, n_test = len(data["y_train"]), len(data["y_val"]), len(data["y_test"])
-    print(f"Data: {n_train} train + {n_val} validation images (of {data['n_file']} in the training file), "
-          f"{n_test} test; {data_seconds:.1f} s", flush=True)
 
     # Where one training step's time goes, before training (a separate model: same shapes).
     order_rng = np.random.default_rng(order_seed)
@@ -535,11 +485,7 @@ def run(ctx: Context) -> Outcome:
                              "lr": MLP_LR, "optimizer": "Adam"},
                      "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS")},
     }
-    if ctx.quick:
-        checks = {f"quick run: test accuracy >= {QUICK_TARGET:.0%} (chance 10%; the full run needs "
-                  f"{TARGET_ACCURACY:.0%})": accuracy >= QUICK_TARGET}
-    else:
-        checks = {f"test accuracy >= {TARGET_ACCURACY:.0%}": accuracy >= TARGET_ACCURACY}
+    checks = accuracy_check(accuracy, TARGET_ACCURACY, QUICK_TARGET if ctx.quick else None, chance=1 / NUM_CLASSES)
     return Outcome(metrics=metrics, checks=checks, lines=report_lines(metrics),
                    plots=["training_curves.png", "filters.png"])
 
@@ -555,15 +501,11 @@ def _count(n: int) -> str:
 def report_lines(m: dict) -> list[str]:
     """The markdown of report.md below the criteria table."""
     cnn, mlp, data, s, sysm, timing = m["cnn"], m["mlp"], m["data"], m["settings"], m["systems"], m["timing"]
-    source = f"the {data['n_train_file']:,} in the training file"
-    if data["n_train"] + data["n_val"] < data["n_train_file"]:
-        source = f"{data['n_train'] + data['n_val']:,} drawn at random from " + source
+    split = split_sentence(data["n_train"], data["n_val"], data["n_test"], data["n_train_file"], s["val_fraction"])
     lines = [
         "## Results",
         "",
-        f"{data['n_train']:,} training and {data['n_val']:,} validation images (a stratified "
-        f"{s['val_fraction']:.0%} held out of {source}), {data['n_test']:,} test images; pixels "
-        "standardised per channel with the training split's mean and std.",
+        f"{split}; pixels standardised per channel with the training split's mean and std.",
         "",
         "| model | parameters | epochs run | epoch restored | val accuracy | **test accuracy** | training time |",
         "|---|---|---|---|---|---|---|",
