@@ -311,3 +311,57 @@ def conv_layer(c_in, c_out, kernel, *, seed: int, stride=1, padding=0, bias=True
     if bias:
         layer.bias.data = sample(c_out, seed + 1).astype(dtype)
     return layer
+
+
+# ---- module 10 (tokenization)
+# A from-scratch byte-level BPE, slow and obvious, for the tests of module 10 (visible and hidden):
+# it recounts every pair of every chunk occurrence before each merge and applies the merges one
+# after the other, in the order learned, when encoding.
+
+BPE_BYTE_TOKENS = 256    # ids 0..255 are the bytes of UTF-8
+
+
+def _replace_pair(ids: list, pair: tuple, new_id: int) -> list:
+    """`ids` with each occurrence of `pair`, taken from the left without overlap, replaced by `new_id`."""
+    out, skip = [], False
+    for i, x in enumerate(ids):
+        if skip:
+            skip = False
+        elif i + 1 < len(ids) and (x, ids[i + 1]) == tuple(pair):
+            out.append(new_id)
+            skip = True
+        else:
+            out.append(x)
+    return out
+
+
+def bpe_merges_by_recounting(chunks, num_merges: int) -> list:
+    """The pairs byte-level BPE merges, in order, on `chunks` (a list of str, one entry per
+    occurrence): before each merge, every pair is counted again; the most frequent pair wins,
+    ties going to the smallest pair. Stops early when no pair is left."""
+    words = [list(chunk.encode("utf-8")) for chunk in chunks]
+    merges = []
+    for step in range(num_merges):
+        counts = {}
+        for word in words:
+            for i in range(len(word) - 1):
+                counts[(word[i], word[i + 1])] = counts.get((word[i], word[i + 1]), 0) + 1
+        if not counts:
+            break
+        best = max(counts.values())
+        pair = min(p for p, n in counts.items() if n == best)
+        merges.append(pair)
+        words = [_replace_pair(word, pair, BPE_BYTE_TOKENS + step) for word in words]
+    return merges
+
+
+def bpe_encode_by_rank(chunks, merges) -> list:
+    """The ids of `chunks` (a list of str) under `merges` (pairs in the order learned; the k-th
+    makes id 256 + k): each merge in turn is applied to every chunk."""
+    ids = []
+    for chunk in chunks:
+        word = list(chunk.encode("utf-8"))
+        for rank, pair in enumerate(merges):
+            word = _replace_pair(word, pair, BPE_BYTE_TOKENS + rank)
+        ids.extend(word)
+    return ids
