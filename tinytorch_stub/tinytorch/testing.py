@@ -365,3 +365,35 @@ def bpe_encode_by_rank(chunks, merges) -> list:
             word = _replace_pair(word, pair, BPE_BYTE_TOKENS + rank)
         ids.extend(word)
     return ids
+
+
+# ---- module 11 (embeddings)
+
+
+def embedding_grad_loop(ids, grad, vocab_size: int) -> np.ndarray:
+    """dL/dweight of out = weight[ids], by a loop over the looked-up positions (float64).
+
+    Position p read row ids[p], so row ids[p] receives grad[p]; a row read twice receives both.
+    """
+    flat_ids = np.asarray(ids).reshape(-1).astype(np.int64)
+    grad = np.asarray(grad, dtype=np.float64)
+    flat_grad = grad.reshape(flat_ids.size, grad.shape[-1])
+    dweight = np.zeros((vocab_size, flat_grad.shape[1]))
+    for p in range(flat_ids.size):
+        dweight[flat_ids[p]] += flat_grad[p]
+    return dweight
+
+
+def sinusoidal_loop(max_seq_len: int, embed_dim: int) -> np.ndarray:
+    """PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(same), one entry at a time (float64).
+
+    For an odd d the last column 2i = d - 1 is a sine without its cosine partner.
+    """
+    pe = np.zeros((max_seq_len, embed_dim))
+    for pos in range(max_seq_len):
+        for i in range((embed_dim + 1) // 2):
+            angle = pos / 10000.0 ** (2 * i / embed_dim)
+            pe[pos, 2 * i] = np.sin(angle)
+            if 2 * i + 1 < embed_dim:
+                pe[pos, 2 * i + 1] = np.cos(angle)
+    return pe
