@@ -397,3 +397,55 @@ def sinusoidal_loop(max_seq_len: int, embed_dim: int) -> np.ndarray:
             if 2 * i + 1 < embed_dim:
                 pe[pos, 2 * i + 1] = np.cos(angle)
     return pe
+
+
+# ---- module 12 (attention)
+# Float64 references shared by the visible and hidden tests of module 12: explicit loops over
+# the leading dimensions and one einsum per (batch, head), no reshape, transpose or matmul.
+
+
+def attention_reference(q, k, v, allowed=None):
+    """(output, weights) of scaled dot-product attention, in float64.
+
+    q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv) with equal leading dimensions; `allowed`
+    a boolean array broadcastable to (..., Tq, Tk), True = the query may attend to the key.
+    """
+    q, k, v = (np.asarray(a, dtype=np.float64) for a in (q, k, v))
+    lead, (tq, d), tk = q.shape[:-2], q.shape[-2:], k.shape[-2]
+    allowed = np.ones((tq, tk), dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
+    allowed = np.broadcast_to(allowed, (*lead, tq, tk))
+    out = np.zeros((*lead, tq, v.shape[-1]))
+    weights = np.zeros((*lead, tq, tk))
+    for index in np.ndindex(*lead):
+        for i in range(tq):
+            keys = np.flatnonzero(allowed[index][i])
+            s = np.einsum("d,jd->j", q[index][i], k[index][keys]) / np.sqrt(d)
+            e = np.exp(s - s.max())
+            weights[index][i, keys] = e / e.sum()
+            out[index][i] = np.einsum("j,jd->d", weights[index][i, keys], v[index][keys])
+    return out, weights
+
+
+def multi_head_attention_reference(x, params, num_heads, allowed=None):
+    """Multi-head self-attention of x (B, T, C), in float64, one head at a time.
+
+    `params` maps "q", "k", "v", "out" to (weight (C, C), bias (C,) or None), the course's
+    Linear layout (y = x @ W + b). Head h uses columns h*D:(h+1)*D of the Q, K and V
+    projections, and the output projection is applied to the heads' outputs placed side by
+    side: written with slices, not with reshape and transpose.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    c = x.shape[-1]
+    d = c // num_heads
+
+    def linear(a, name):
+        w, b = params[name]
+        y = np.einsum("btc,ce->bte", a, np.asarray(w, dtype=np.float64))
+        return y if b is None else y + np.asarray(b, dtype=np.float64)
+
+    q, k, v = linear(x, "q"), linear(x, "k"), linear(x, "v")
+    heads = np.zeros_like(q)
+    for h in range(num_heads):
+        cols = slice(h * d, (h + 1) * d)
+        heads[:, :, cols] = attention_reference(q[:, :, cols], k[:, :, cols], v[:, :, cols], allowed)[0]
+    return linear(heads, "out")
