@@ -87,8 +87,10 @@ def test_one_hang_costs_seconds_and_is_charged_to_its_module(tmp_path):
     assert f"{TENSOR}:{loop_line}" in tensor.message and "Tensor.__init__" in tensor.message
     not_run = [t for t in tensor.tests if t.outcome == "not_run"]
     assert not_run and all(t.message == "not run: stopped after 2 timeouts" for t in not_run)
-    for m in report.modules[1:]:
-        assert (m.status, m.blocked_by) == ("blocked", ("01",)), (m.id, m.status, m.message)
+    for m in report.modules[1:]:          # 10 (tokenization) never builds a Tensor: it may pass
+        if m.status != "passed":
+            assert (m.status, m.blocked_by) == ("blocked", ("01",)), (m.id, m.status, m.message)
+    assert all(modules[m].status == "blocked" for m in ("02", "03", "05", "09"))
     # Limits: 2 s per test, so 01 costs about 4 s; later modules stop at their first hang.
     assert elapsed < 120, f"grading took {elapsed:.0f} s"
 
