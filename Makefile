@@ -21,6 +21,7 @@ QUICK ?=
 CNN ?=
 D ?= all
 JOBS ?=
+DATA ?=
 TIMEOUT ?=
 STAFF ?=
 
@@ -40,10 +41,16 @@ endif
 MODULE_ID  := $(shell echo 00$(M) | tail -c 3)
 MODULE_DIR := $(if $(M),$(wildcard assignments/$(MODULE_ID)_*),assignments/*)
 
-.PHONY: help install test status grade milestone data check stubs stubs-check workflow template hidden-bundle bench clean
+.PHONY: help course-repo install test status grade milestone data check stubs stubs-check workflow template hidden-bundle bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@if [ -d solutions ]; then echo; echo "Course repository (instructors):"; \
+	  grep -E '^[a-z-]+:.*##! ' $(MAKEFILE_LIST) | sed 's/:.*##! /\t/' | expand -t 14; fi
+
+# Targets marked `##!` need the course repository (solutions/): a student repository has none.
+course-repo:
+	@test -d solutions || { echo "make $(MAKECMDGOALS): this is an instructor's command of the course repository (it needs solutions/); \`make help\` lists yours"; exit 2; }
 
 ifeq ($(origin PY),command line)
 $(STAMP) $(TOOLS_STAMP) $(DEV_STAMP): ;
@@ -72,7 +79,8 @@ endif
 
 test: $(STAMP) ## visible tests of your modules (M=03 for one module)
 	@test -n "$(MODULE_DIR)" || { echo "make test: no module $(M) (the modules are assignments/NN_slug/)"; exit 2; }
-	$(PY) -m pytest $(addsuffix /tests,$(MODULE_DIR)) -q
+	@$(PY) -m grading policy . $(if $(M),--modules $(MODULE_ID),)
+	$(PY) -m pytest $(addsuffix /tests,$(MODULE_DIR)) -q --tb=short -p grading.feedback
 
 status: $(STAMP) ## your progress: modules, visible points, milestones unlocked
 	$(PY) -m grading status .
@@ -81,35 +89,35 @@ grade: $(STAMP) ## grade the working copy (STUDENT=x: submissions/x or a path; J
 	$(PY) -m grading grade $(SUBMISSION) $(REPORT_ARGS) $(if $(HIDDEN),--hidden $(HIDDEN),) \
 		$(if $(JOBS),--jobs $(JOBS),) $(if $(TIMEOUT),--test-timeout $(TIMEOUT),)
 
-milestone: $(STAMP) ## run milestone N (N=1); FORCE=1 runs it before its modules pass
+milestone: $(STAMP) ## run milestone N (N=1); FORCE=1 before its modules pass; QUICK=1 OUT=dir DATA=dir
 	@test -n "$(N)" || { echo "usage: make milestone N=1 [FORCE=1] [QUICK=1]"; exit 2; }
 	$(PY) -m grading milestone $(N) $(if $(filter 1,$(FORCE)),--force,) $(if $(filter 1,$(QUICK)),--quick,) \
-		$(if $(OUT),--out $(OUT),)
+		$(if $(OUT),--out $(OUT),) $(if $(DATA),--data-dir $(DATA),)
 
 data: $(STAMP) ## fetch a data set, checked (D=mnist|cifar10|tinyshakespeare|all); TINYTORCH_DATA=dir: a local copy
 	$(PY) -m tinytorch.datasets fetch $(D)
 
-check: $(DEV_STAMP) ## the course repository's own test suite
+check: course-repo $(DEV_STAMP) ##! the course repository's own test suite
 	$(PY) -m pytest tests -q
 
-stubs: $(STAMP) ## write assignments/*/*.py from solutions/
+stubs: course-repo $(STAMP) ##! write assignments/*/*.py from solutions/
 	$(PY) -m grading stubs
 
-stubs-check: $(STAMP) ## fail when a committed stub differs from what `make stubs` writes
+stubs-check: course-repo $(STAMP) ##! fail when a committed stub differs from what `make stubs` writes
 	$(PY) -m grading stubs --check
 
-workflow: $(TOOLS_STAMP) ## write .github/workflows/ from course.toml
+workflow: course-repo $(TOOLS_STAMP) ##! write .github/workflows/ from course.toml
 	$(PY) -m grading workflow
 
-template: $(TOOLS_STAMP) ## write the student repository (Classroom template) into OUT=dir [FORCE=1]
+template: course-repo $(TOOLS_STAMP) ##! write the student repository (Classroom template) into OUT=dir [FORCE=1]
 	@test -n "$(OUT)" || { echo "usage: make template OUT=dir [FORCE=1]"; exit 2; }
 	$(PY) -m grading template $(OUT) $(if $(filter 1,$(FORCE)),--force,)
 
-hidden-bundle: $(TOOLS_STAMP) ## write the instructor's private repo (grader, all tests, plan) into OUT=dir [FORCE=1]
+hidden-bundle: course-repo $(TOOLS_STAMP) ##! write the instructor's private repo (grader, all tests, plan) into OUT=dir [FORCE=1]
 	@test -n "$(OUT)" || { echo "usage: make hidden-bundle OUT=dir [FORCE=1]"; exit 2; }
 	$(PY) -m grading hidden-bundle $(OUT) $(if $(filter 1,$(FORCE)),--force,)
 
-bench: $(STAMP) ## performance ratios, measured side by side in one run (CNN=1: also milestone 3 vs PyTorch)
+bench: course-repo $(STAMP) ##! performance ratios, measured side by side in one run (CNN=1: also milestone 3 vs PyTorch)
 	$(PY) benchmarks/run.py
 	@if $(PY) -c "import torch" 2>/dev/null; then \
 		$(PY) benchmarks/cnn_vs_torch.py $(if $(filter 1,$(CNN)),,--micro-only); \

@@ -28,6 +28,7 @@ from grading import bundle, classroom, generated, template, workflow
 from grading.grader import grade
 from grading.limits import Limits
 from grading.plan import PlanError
+from grading.policy import check_files
 from grading.report import UNOFFICIAL_NOTE, progress_line, terminal, to_markdown, write_reports
 from grading.sandbox import SubmissionError, course_test_sources
 from grading.stubs import StubError, stub_files
@@ -118,6 +119,19 @@ def cmd_status(args) -> int:
     return 0
 
 
+def cmd_policy(args) -> int:
+    """The grader's static check, where students test: what it refuses scores 0, so say it first."""
+    course = load_course()
+    found = check_files(course, Path(args.submission), _modules(args.modules, course))
+    for line in found:
+        print(line)
+    if found:
+        print(f"\n{len(found)} finding(s): the grader does not run a file it refuses (its module scores 0, "
+              "status `policy`). README.md, 'What your code may use', lists what is allowed.")
+        return 1
+    return 0
+
+
 def write_or_check(course, check: bool, what: str, target: str, files: dict[Path, str]) -> int:
     """The shape of every "generated files" command: --check lists what is stale, else write."""
     if check:
@@ -190,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("submission", nargs="?", default=".")
     s.add_argument("--modules")
     s.set_defaults(func=cmd_status)
+
+    pol = sub.add_parser("policy", help="the grader's static check of the student files (make test runs it first)")
+    pol.add_argument("submission", nargs="?", default=".")
+    pol.add_argument("--modules")
+    pol.set_defaults(func=cmd_policy)
 
     st = sub.add_parser("stubs", help="write the students' files from solutions/ (or --check them)")
     st.add_argument("--check", action="store_true")

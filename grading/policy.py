@@ -27,13 +27,29 @@ from tinytorch.manifest import Course, Module
 # ---------------------------------------------------------------------------- the rules
 
 # Standard modules any student file may import (plus numpy and the course's own modules).
+# Allowed when they cannot change a grade: they compute, format or log; whatever they write goes
+# through the runtime guard (only the module's own working folder is writable).
 STANDARD_MODULES = frozenset({
-    "__future__", "abc", "array", "bisect", "cmath", "collections", "contextlib", "copy",
-    "dataclasses", "datetime", "decimal", "enum", "fractions", "functools", "gzip", "hashlib",
-    "heapq", "io", "itertools", "json", "math", "numbers", "operator", "os", "pathlib", "random",
-    "re", "statistics", "string", "struct", "sys", "textwrap", "time", "typing", "unicodedata",
-    "warnings", "zlib",
+    "__future__", "abc", "array", "base64", "bisect", "cmath", "collections", "contextlib", "copy", "csv",
+    "dataclasses", "datetime", "decimal", "enum", "fnmatch", "fractions", "functools", "glob", "gzip",
+    "hashlib", "heapq", "io", "itertools", "json", "logging", "math", "numbers", "operator", "os",
+    "pathlib", "pprint", "random", "re", "statistics", "string", "struct", "sys", "tempfile", "textwrap",
+    "time", "typing", "unicodedata", "warnings", "zlib",
 })
+# What to use instead of a refused module, in the message a student reads.
+INSTEAD = {
+    "timeit": "time code with time.perf_counter() (timeit runs code given as strings)",
+    "pickle": "save arrays with np.save / np.savez and load them with allow_pickle=False",
+    "shutil": "use pathlib (Path.unlink, Path.mkdir) inside your working folder",
+    "subprocess": "course code runs no other programs",
+    "threading": "NumPy already uses the cores; course code starts no threads",
+    "multiprocessing": "NumPy already uses the cores; course code starts no processes",
+    "inspect": "pass what you need as arguments instead of inspecting callers",
+    "traceback": "raise an exception with a clear message instead",
+    "importlib": "import course modules by their full name at the top of the file",
+    "ctypes": "NumPy is the only compiled code course code may use",
+    "copyreg": "save arrays with np.save / np.savez",
+}
 # The course's own helper modules and the names student code may take from them (module 08 finds
 # its data sets through `fetch`). Only these names: the helper also holds finished readers that
 # would do module 08's work, so `import tinytorch.datasets` and other names are refused.
@@ -173,7 +189,9 @@ class _Checker(ast.NodeVisitor):
         if top == "numpy":
             parts = set(name.split(".")[1:])
             return (not parts & NUMPY_REFUSED), ""
-        return top in STANDARD_MODULES, ""
+        if top in STANDARD_MODULES:
+            return True, ""
+        return False, INSTEAD.get(top, "README.md, 'What your code may use', lists the modules you may import")
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -317,3 +335,25 @@ def rules_markdown() -> str:
         "connections, and unpickling anything but NumPy arrays. The full lists are in `grading/policy.py`",
         "and `grading/child.py`.",
     ])
+
+
+def module_extras_markdown(course: Course) -> str:
+    """What single modules may use besides the rules above (course.toml allow_imports, guard_allow)."""
+    rows = [f"| {m.id} {m.slug} | {', '.join(f'`{i}`' for i in m.allow_imports) or ''} | "
+            f"{', '.join(f'`{g}`' for g in m.guard_allow) or ''} |"
+            for m in course.modules if m.allow_imports or m.guard_allow]
+    if not rows:
+        return ""
+    return "\n".join(["Some modules may use more (their `allow_imports` and `guard_allow` in `course.toml`):", "",
+                      "| module | extra imports | the guard allows |", "|---|---|---|", *rows])
+
+
+def check_files(course: Course, root, modules=None) -> list[str]:
+    """`file:line: what (what to use instead)` for every violation in the student files under `root`."""
+    found = []
+    for module in course.modules:
+        path = root / module.student_file
+        if (modules is None or module.id in modules) and path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            found += [v.describe(module.student_file) for v in check_module_source(course, module, text)]
+    return found

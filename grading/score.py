@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from grading.model import (Failure, MilestoneResult, ModuleResult, ModuleRun, Outcome, PlannedTest, Status,
                            TestResult)
+from grading.text import tidy_numbers
 from tinytorch.manifest import Course, Milestone, Module
 
 MESSAGE_LIMIT = 300
@@ -21,6 +22,7 @@ PYTEST_EXIT_CODES = {2: "pytest was interrupted", 3: "pytest stopped on an inter
 
 
 def _clip(text: str) -> str:
+    text = tidy_numbers(text)
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from grading.builder import (IGNORE, TemplateError, copy_grader, copy_module_files, prepare_output,  # noqa: F401
                              require_files, run_builder, split_plan)
 from grading.plan import PLAN_FILE
+from grading.policy import module_extras_markdown, rules_markdown
 from grading.stubs import write_stubs
 from grading.workflow import CLASSROOM_FILE, classroom_text
 from tinytorch.manifest import Course
@@ -43,7 +44,15 @@ def _table(course: Course) -> list[str]:
 
 def student_readme(course: Course) -> str:
     """The template's README.md, written for students."""
-    return "\n".join([*_start(course), *_how_to_work(course), *_milestones(course), *_commands()]) + "\n"
+    return "\n".join([*_start(course), *_how_to_work(course), *_may_use(course), *_milestones(course),
+                      *_commands()]) + "\n"
+
+
+def _may_use(course: Course) -> list[str]:
+    """The grader's rules, where students read them (generated from grading/policy.py)."""
+    extras = module_extras_markdown(course)
+    return ["## What your code may use", "", rules_markdown(), "", *([extras, ""] if extras else []),
+            "`make test` runs the same check first and stops with the line of anything it refuses.", ""]
 
 
 def _start(course: Course) -> list[str]:
@@ -88,7 +97,8 @@ def _how_to_work(course: Course) -> list[str]:
         "   code, the report says `blocked` and names that module; when an earlier module does not pass",
         "   yet, a failing module's note says its failures may come from there.",
         "",
-        "Only your files `assignments/NN_slug/slug.py` are graded. Use NumPy and the standard library.",
+        "Only your files `assignments/NN_slug/slug.py` are graded. Use NumPy and the standard library",
+        "(below: what your code may use).",
         "The grader copies nothing else from your repository: your own tests, conftest.py, configuration,",
         "Makefile and workflow changes play no part in the grade your instructor records.",
         "",

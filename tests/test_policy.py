@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from grading.policy import check_module_source, rules_markdown
+from grading.policy import check_module_source, module_extras_markdown, rules_markdown
 from support import COURSE
 
 M03 = COURSE.module("03")
@@ -177,6 +177,7 @@ def test_a_file_that_does_not_parse_is_left_to_the_run():
 def test_readme_states_the_rules_of_policy_py():
     readme = (COURSE.root / "README.md").read_text(encoding="utf-8")
     assert rules_markdown() in readme, "README.md's 'What your code may use' differs from grading/policy.py"
+    assert module_extras_markdown(COURSE) in readme, "README.md's table of per-module extras differs from course.toml"
 
 
 def test_course_helpers_give_only_their_named_functions():

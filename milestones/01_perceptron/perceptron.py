@@ -15,9 +15,9 @@ What this milestone proves
     half-plane of inputs is a poor output.
 
 How to run
-    make milestone N=1                  # after modules 01-04 pass
-    FORCE=1 make milestone N=1          # explore before they pass (the result does not count)
-    python milestones/01_perceptron/perceptron.py --quick --out /tmp/m1
+    make milestone N=1                      # after modules 01-04 pass
+    FORCE=1 make milestone N=1              # explore before they pass (the result does not count)
+    make milestone N=1 QUICK=1 OUT=/tmp/m1
 
 Outputs (in --out, default milestones/01_perceptron/out/)
     decision_boundary.png   the points by class, the learned line w1*x1 + w2*x2 + b = 0

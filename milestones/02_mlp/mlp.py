@@ -21,8 +21,8 @@ What this milestone proves
 How to run
     make milestone N=2                      # after modules 01-07 pass
     FORCE=1 make milestone N=2              # explore before they pass (the result does not count)
-    python milestones/02_mlp/mlp.py --quick --out /tmp/m2           # a short run
-    python milestones/02_mlp/mlp.py --data-dir DIR                  # MNIST from DIR/mnist/*.gz
+    make milestone N=2 QUICK=1 OUT=/tmp/m2  # a short run
+    make milestone N=2 DATA=DIR             # MNIST from DIR/mnist/*.gz
 
 Outputs (in --out, default milestones/02_mlp/out/)
     training_curves.png     training loss and validation accuracy per epoch, MLP and baseline

@@ -30,8 +30,8 @@ What this milestone proves
 How to run
     make milestone N=3                      # after modules 01-09 pass
     FORCE=1 make milestone N=3              # explore before they pass (the result does not count)
-    python milestones/03_cnn/cnn.py --quick --out /tmp/m3           # a short run
-    python milestones/03_cnn/cnn.py --data-dir DIR                  # DIR/cifar10/cifar-10-batches-py/
+    make milestone N=3 QUICK=1 OUT=/tmp/m3  # a short run
+    make milestone N=3 DATA=DIR             # DIR/cifar10/cifar-10-batches-py/
 
 Outputs (in --out, default milestones/03_cnn/out/)
     training_curves.png     training loss, validation and test accuracy per epoch, CNN and MLP
