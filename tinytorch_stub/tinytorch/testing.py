@@ -449,3 +449,113 @@ def multi_head_attention_reference(x, params, num_heads, allowed=None):
         cols = slice(h * d, (h + 1) * d)
         heads[:, :, cols] = attention_reference(q[:, :, cols], k[:, :, cols], v[:, :, cols], allowed)[0]
     return linear(heads, "out")
+
+
+# ---- module 18 (compression)
+# Structured pruning is checked against the unpruned model with the removed units zeroed: the
+# helpers below build float64 models with non-zero biases and BatchNorm statistics (so that a
+# bias or a running statistic left unsliced shows), find a layer by its report path, and zero
+# the units a report says were removed, written with loops and reshapes rather than slices.
+
+
+def randomize_f64(layer, rng) -> None:
+    """Give a Linear, Conv2d or BatchNorm2d float64 parameters: its weights, random biases, gamma, beta, statistics."""
+    from tinytorch.core.layers import Linear
+    from tinytorch.core.spatial import BatchNorm2d, Conv2d
+
+    if isinstance(layer, (Linear, Conv2d)):
+        layer.weight.data = layer.weight.data.astype(np.float64)
+        if layer.bias is not None:
+            layer.bias.data = 0.5 * rng.standard_normal(layer.bias.shape)
+    elif isinstance(layer, BatchNorm2d):
+        c = layer.num_features
+        layer.gamma.data = rng.uniform(0.5, 1.5, c)
+        layer.beta.data = 0.5 * rng.standard_normal(c)
+        layer.running_mean.data = 0.5 * rng.standard_normal(c)
+        layer.running_var.data = rng.uniform(0.5, 2.0, c)
+
+
+def f64_sequential(seed: int, make_layers):
+    """Sequential(*make_layers(rng)) with float64 randomized parameters, in eval mode: call twice, get twins."""
+    from tinytorch.core.layers import Sequential
+
+    rng = np.random.default_rng(seed)
+    layers = make_layers(rng)
+    for layer in layers:
+        randomize_f64(layer, rng)
+    return Sequential(*layers).eval()
+
+
+def module_at(model, path: str):
+    """The sub-module of `model` at a dotted path such as "layers.0" or "mlp.layers.2"."""
+    obj = model
+    for part in path.split("."):
+        obj = obj[int(part)] if isinstance(obj, (list, tuple)) else getattr(obj, part)
+    return obj
+
+
+def unit_norms_loop(layer) -> np.ndarray:
+    """L2 norm of each output unit (weight column of a Linear, filter of a Conv2d) and its bias, by a loop."""
+    from tinytorch.core.layers import Linear
+
+    w = np.asarray(layer.weight.data, dtype=np.float64)
+    units = w.shape[1] if isinstance(layer, Linear) else w.shape[0]
+    b = np.zeros(units) if layer.bias is None else np.asarray(layer.bias.data, dtype=np.float64)
+    norms = np.zeros(units)
+    for u in range(units):
+        values = w[:, u] if isinstance(layer, Linear) else w[u].ravel()
+        norms[u] = np.sqrt(np.dot(values, values) + b[u] * b[u])
+    return norms
+
+
+def zero_units(first, second, removed, positions: int = 1) -> None:
+    """Zero, in place, the `removed` output units of `first` (and their biases) and their inputs in `second`.
+
+    A Linear `second` after a Flatten of (C, H, W) maps: its weight seen as (C, positions, out),
+    and channel c's block set to 0.
+    """
+    from tinytorch.core.layers import Linear
+
+    for u in removed:
+        if isinstance(first, Linear):
+            first.weight.data[:, u] = 0.0
+        else:
+            first.weight.data[u] = 0.0
+        if first.bias is not None:
+            first.bias.data[u] = 0.0
+        if isinstance(second, Linear):
+            blocks = second.weight.data.reshape(-1, positions, second.weight.shape[1])   # a view
+            blocks[u] = 0.0
+        else:
+            second.weight.data[:, u] = 0.0
+
+
+def zero_reported_units(reference, report: dict) -> None:
+    """Zero in the unpruned twin `reference` every unit that structured_prune's `report` removed."""
+    from tinytorch.core.layers import Linear
+
+    for chain in report["chains"]:
+        first, second = module_at(reference, chain["first"]), module_at(reference, chain["second"])
+        removed = sorted(set(range(chain["units_before"])) - set(chain["kept"]))
+        positions = 1
+        if isinstance(second, Linear) and not isinstance(first, Linear):
+            positions = second.weight.shape[0] // first.weight.shape[0]
+        zero_units(first, second, removed, positions)
+
+
+def distillation_reference(student, teacher, targets, temperature: float, alpha: float) -> float:
+    """Hinton's distillation loss in float64, one example at a time: alpha T^2 KL(p||q) + (1 - alpha) CE."""
+    student = np.asarray(student, dtype=np.float64)
+    teacher = np.asarray(teacher, dtype=np.float64)
+
+    def log_probs(row):                       # log softmax of one row, shifted by its max: no overflow
+        shifted = row - np.max(row)
+        return shifted - np.log(np.sum(np.exp(shifted)))
+
+    n = student.shape[0]
+    soft = hard = 0.0
+    for i in range(n):
+        log_p, log_q = log_probs(teacher[i] / temperature), log_probs(student[i] / temperature)
+        soft += float(np.sum(np.exp(log_p) * (log_p - log_q)))
+        hard -= float(log_probs(student[i])[int(targets[i])])
+    return alpha * temperature ** 2 * soft / n + (1 - alpha) * hard / n
