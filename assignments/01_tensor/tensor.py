@@ -17,8 +17,11 @@ What later modules use it for
     03 layers        `x @ W + b`: matmul with a batch dimension, bias broadcast over rows
     04 losses        `sum`, `mean`, `max` with `axis` and `keepdims` (log-sum-exp)
     05 autograd      wakes up the dormant `requires_grad`, `.grad` and `backward()` declared
-                     here, and adds a backward rule beside each op you write now
+                     here, and writes a backward rule for each op you write now
     12 attention     batched matmul `(B, H, T, D) @ (B, H, D, T)` and `transpose(-2, -1)`
+
+This file, in order: the shape rules (write them first), the graph hooks (given), the Tensor,
+module 05's part (skip it in module 01), the given helpers and the systems questions.
 
 Shapes in comments follow nanoGPT: `# (B, T, C)` is batch, time (sequence), channels.
 
@@ -135,11 +138,11 @@ def _normalize_axes(axis, ndim: int, op: str):
 # ---------------------------------------------------------------------- the graph hooks (given)
 # Dormant in modules 01-04, woken up by module 05 (autograd). Read them now, change nothing.
 #
-# Each op of the Tensor below carries a decorator, `@graph_op(AddBackward, ...)`. After your
-# body has computed the result, the decorator records, on the result, *how* it was made: a
-# Function node that remembers the op's inputs and knows the op's backward rule. Module 05
-# writes those rules (the `...Backward` classes at the end of this file) and `Tensor.backward`,
-# which walks the recorded nodes from a loss back to the parameters:
+# Each op of the Tensor below carries a decorator, `@graph_op(lambda: AddBackward, ...)`. After
+# your body has computed the result, the decorator records on it *how* it was made: a Function
+# node that remembers the op's inputs and knows the op's backward rule. Module 05 writes those
+# rules (the `...Backward` classes after the Tensor) and `Tensor.backward`, which walks the
+# recorded nodes from a loss back to the parameters:
 #
 #     w (leaf) --+
 #                +--> MatMulBackward --> y --> SumBackward --> loss        loss.backward()
@@ -183,8 +186,25 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-def graph_op(node: type, inputs: tuple = ("self",)):
+def _resolve_node(node, op) -> type:
+    """The Function subclass that `graph_op(node)` names: `node` itself, or what `node()` returns (given)."""
+    rule = node if isinstance(node, type) else node()
+    if not (isinstance(rule, type) and issubclass(rule, Function)):
+        raise TypeError(f"graph_op on {op.__qualname__}: expected a Function subclass, or a function "
+                        f"of no arguments returning one; got {rule!r}")
+    return rule
+
+
+def graph_op(node, inputs: tuple = ("self",)):
     """Decorate an op so that its result records a `node` (a Function subclass) when needed.
+
+    `node` is the Function subclass, or a function of no arguments that returns it. The second
+    form lets an op come before its rule in the file: the Tensor's methods are written here
+    in module 01, their rules after the class, in module 05's part. A decorator's arguments
+    run when the `def` runs, before the rule's class exists; a lambda's body runs only when
+    called. So `@graph_op(lambda: AddBackward, ...)` looks the class up at the op's first call
+    (the whole file has run by then) and keeps it. An op defined below its rule (module 09)
+    names the class directly: `@graph_op(Conv2dBackward, ...)`.
 
     `inputs` names the op's parameters that are Tensors gradients flow to; Python numbers and
     arrays among them become constant Tensors. Every other parameter lands in the node's
@@ -195,9 +215,13 @@ def graph_op(node: type, inputs: tuple = ("self",)):
 
     def decorate(op):
         bind = arguments_binder(op)
+        rule = None                    # the Function subclass, resolved at the first call
 
         @functools.wraps(op)
         def recorded(*args, **kwargs):
+            nonlocal rule
+            if rule is None:
+                rule = _resolve_node(node, op)
             out = op(*args, **kwargs)
             if not _GradMode.enabled or not isinstance(out, Tensor):
                 return out
@@ -210,7 +234,7 @@ def graph_op(node: type, inputs: tuple = ("self",)):
                 params["module"] = params.pop("self")
             if any(t.requires_grad for t in tensors):
                 out.requires_grad = True
-                out._grad_fn = node(tensors, out.data, params)
+                out._grad_fn = rule(tensors, out.data, params)
             return out
 
         return recorded
@@ -218,10 +242,575 @@ def graph_op(node: type, inputs: tuple = ("self",)):
     return decorate
 
 
+# ---------------------------------------------------------------------- the Tensor
+
+
+class Tensor:
+    """An n-dimensional array of numbers with a PyTorch-like interface, backed by NumPy.
+
+    Attributes
+        data           np.ndarray holding the values (owned by this Tensor: a copy)
+        requires_grad  bool; stored now, used from module 05 (autograd)
+        grad           None until module 05 fills it with the gradient of a loss
+    """
+
+    # Make NumPy hand mixed expressions to us: `ndarray + Tensor` calls Tensor.__radd__ and
+    # `ndarray @ Tensor` calls Tensor.__rmatmul__, instead of NumPy looping over the Tensor.
+    __array_ufunc__ = None
+
+    # The Function node that made this Tensor (module 05); None for a Tensor you created.
+    _grad_fn = None
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        """Build a Tensor from a Tensor, np.ndarray, (nested) list, or a number.
+
+        TODO: Set `self.data` (an np.ndarray that is a *copy* of the input),
+        `self.requires_grad` (a bool) and `self.grad` (None).
+
+        APPROACH:
+            1. If `data` is a Tensor, take its `.data` array.
+            2. Choose the dtype: an explicit `dtype` wins; else floating NumPy data
+               (np.ndarray or NumPy scalar with a float dtype) keeps its dtype; everything
+               else (Python numbers, lists, int and bool arrays) becomes DEFAULT_DTYPE.
+            3. Store `np.array(data, dtype=...)` (np.array copies by default).
+
+        EXAMPLE:
+            >>> Tensor([[1, 2], [3, 4]]).dtype                # int list -> float32
+            dtype('float32')
+            >>> Tensor(np.zeros(3, dtype=np.float64)).dtype   # float64 array is kept
+            dtype('float64')
+            >>> a = np.ones(2); t = Tensor(a); a[0] = 5.0; t.data.tolist()   # a copy
+            [1.0, 1.0]
+
+        HINTS:
+            - `arr.dtype.kind == "f"` is True for float16/32/64 (and cheaper than
+              `np.issubdtype(arr.dtype, np.floating)`, which says the same).
+            - `isinstance(data, (np.ndarray, np.generic))` tells NumPy data from Python data;
+              a Python float would otherwise become float64.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__init__ (see its docstring)")
+
+    # ------------------------------------------------------------------ properties (given)
+
+    @property
+    def shape(self) -> tuple:
+        """Size of each dimension, e.g. (2, 3)."""
+        return self.data.shape
+
+    @property
+    def size(self) -> int:
+        """Total number of elements (the product of the shape; 1 for a 0-d Tensor)."""
+        return int(self.data.size)
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions (0 for a scalar Tensor)."""
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        """NumPy dtype of the elements, e.g. dtype('float32')."""
+        return self.data.dtype
+
+    def __array__(self, dtype=None, copy=None):
+        """Let `np.asarray(tensor)` see the values (given; used by plotting and tests)."""
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    # ------------------------------------------------------------------ element-wise ops
+
+    @graph_op(lambda: AddBackward, inputs=("self", "other"))
+    def __add__(self, other):
+        """Element-wise `self + other` with broadcasting.
+
+        TODO: Return a new Tensor holding the element-wise sum of the two arrays, after
+        checking that the two shapes broadcast.
+
+        APPROACH:
+            1. `other = _as_tensor(other, like=self)` (turns numbers/arrays into Tensors).
+            2. `_broadcast_shape("add", self.shape, other.shape)` raises a clear error
+               if the shapes are incompatible.
+            3. Add the two `.data` arrays (NumPy broadcasts them) and wrap the sum in a
+               new Tensor.
+
+        EXAMPLE:
+            >>> Tensor([[1, 2, 3], [4, 5, 6]]) + Tensor([10, 20, 30])   # (2, 3) + (3,)
+            Tensor([[11., 22., 33.],
+                    [14., 25., 36.]], shape=(2, 3))
+
+        HINTS:
+            - The same three lines, with another operator and verb, give `__sub__`,
+              `__mul__` and `__truediv__`.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__add__ (see its docstring)")
+
+    def __radd__(self, other):
+        """`other + self` when `other` is not a Tensor (e.g. `2.0 + t`, `array + t`).
+
+        TODO: Return `other + self` as a Tensor.
+
+        APPROACH: Convert `other` with `_as_tensor(other, like=self)` and reuse `__add__`
+        with the operands in the original order (`other` on the left).
+
+        EXAMPLE:
+            >>> 1.0 + Tensor([1, 2])
+            Tensor([2., 3.], shape=(2,))
+
+        HINTS:
+            - Python calls `t.__radd__(x)` for `x + t` when `x` does not know Tensors.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__radd__ (see its docstring)")
+
+    @graph_op(lambda: SubBackward, inputs=("self", "other"))
+    def __sub__(self, other):
+        """Element-wise `self - other` with broadcasting.
+
+        TODO: Like `__add__`, with subtraction (verb "subtract" in the error message).
+
+        APPROACH: `_as_tensor`, `_broadcast_shape("subtract", ...)`, `Tensor(a - b)`.
+
+        EXAMPLE:
+            >>> Tensor([5, 7]) - 2
+            Tensor([3., 5.], shape=(2,))
+
+        HINTS:
+            - Order matters: this is `self - other`, not `other - self`.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__sub__ (see its docstring)")
+
+    def __rsub__(self, other):
+        """`other - self` when `other` is not a Tensor (e.g. `1.0 - t`).
+
+        TODO: Return `other - self` as a Tensor.
+
+        APPROACH: Convert `other` with `_as_tensor(other, like=self)`, then subtract `self`
+        from it.
+
+        EXAMPLE:
+            >>> 10 - Tensor([1, 2])
+            Tensor([9., 8.], shape=(2,))
+
+        HINTS:
+            - `1 - t` is not `t - 1`: keep `other` on the left.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__rsub__ (see its docstring)")
+
+    @graph_op(lambda: MulBackward, inputs=("self", "other"))
+    def __mul__(self, other):
+        """Element-wise `self * other` with broadcasting (not a matrix product).
+
+        TODO: Like `__add__`, with multiplication (verb "multiply").
+
+        APPROACH: `_as_tensor`, `_broadcast_shape("multiply", ...)`, `Tensor(a * b)`.
+
+        EXAMPLE:
+            >>> Tensor([[1], [2]]) * Tensor([10, 20, 30])      # (2, 1) * (3,) -> (2, 3)
+            Tensor([[10., 20., 30.],
+                    [20., 40., 60.]], shape=(2, 3))
+
+        HINTS:
+            - `*` multiplies matching elements; `@` (matmul) is the matrix product.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__mul__ (see its docstring)")
+
+    def __rmul__(self, other):
+        """`other * self` when `other` is not a Tensor (e.g. `0.5 * t`).
+
+        TODO: Return `other * self` as a Tensor.
+
+        APPROACH: Convert `other` with `_as_tensor(other, like=self)` and multiply.
+
+        EXAMPLE:
+            >>> 3 * Tensor([1, 2])
+            Tensor([3., 6.], shape=(2,))
+
+        HINTS:
+            - Keep `other` on the left, as for `__rsub__` (so error messages read right).
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__rmul__ (see its docstring)")
+
+    @graph_op(lambda: DivBackward, inputs=("self", "other"))
+    def __truediv__(self, other):
+        """Element-wise `self / other` with broadcasting.
+
+        TODO: Like `__add__`, with true division (verb "divide").
+
+        APPROACH: `_as_tensor`, `_broadcast_shape("divide", ...)`, `Tensor(a / b)`.
+
+        EXAMPLE:
+            >>> Tensor([1, 2]) / 4
+            Tensor([0.25, 0.5 ], shape=(2,))
+
+        HINTS:
+            - Division by zero follows IEEE floats (inf or nan), as in NumPy and PyTorch;
+              no need to check for it.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__truediv__ (see its docstring)")
+
+    def __rtruediv__(self, other):
+        """`other / self` when `other` is not a Tensor (e.g. `1.0 / t`).
+
+        TODO: Return `other / self` as a Tensor.
+
+        APPROACH: Convert `other` with `_as_tensor(other, like=self)` and divide it by
+        `self`.
+
+        EXAMPLE:
+            >>> 1 / Tensor([2, 4])
+            Tensor([0.5 , 0.25], shape=(2,))
+
+        HINTS:
+            - `1 / t` is the reciprocal of t, not `t / 1`.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__rtruediv__ (see its docstring)")
+
+    @graph_op(lambda: NegBackward)
+    def __neg__(self):
+        """`-self`, element-wise.
+
+        TODO: Return a new Tensor with every element negated.
+
+        APPROACH: `Tensor(-self.data)`.
+
+        EXAMPLE:
+            >>> -Tensor([1, -2])
+            Tensor([-1.,  2.], shape=(2,))
+
+        HINTS:
+            - Return a new Tensor; do not change `self.data` in place.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__neg__ (see its docstring)")
+
+    # ------------------------------------------------------------------ matrix product
+
+    @graph_op(lambda: MatMulBackward, inputs=("self", "other"))
+    def matmul(self, other):
+        """Matrix product `self @ other` with NumPy's rules (2-D, batched N-D, 1-D).
+
+        TODO: Check the shapes, then return `Tensor(np.matmul(self.data, other.data))`.
+
+        APPROACH:
+            1. `other = _as_tensor(other, like=self)`.
+            2. A 0-d operand has no matrix dimensions: raise ValueError naming both shapes.
+            3. The inner dimensions must agree: `self.shape[-1]` against `other.shape[-2]`
+               (or `other.shape[0]` if `other` is 1-D). Otherwise raise
+               ValueError("matmul: Tensor of shape (2, 3) @ (4, 5): inner dimensions 3
+               and 4 differ").
+            4. Leading (batch) dimensions broadcast like element-wise ops; raise a
+               ValueError naming both shapes if they do not.
+            5. Return the product as a new Tensor.
+
+                 (B, T, C) @ (C, D)  ->  (B, T, D)       # batch dims broadcast
+                  M x K   @   K x N  ->   M x N          # K must agree
+
+        EXAMPLE:
+            >>> Tensor([[1, 2]]) @ Tensor([[3], [4]])       # (1, 2) @ (2, 1) -> (1, 1)
+            Tensor([[11.]], shape=(1, 1))
+            >>> Tensor(np.ones((8, 4, 3))).matmul(np.ones((3, 5))).shape
+            (8, 4, 5)
+
+        HINTS:
+            - NumPy treats a 1-D left operand as a row (1, K) and a 1-D right operand as
+              a column (K, 1), then drops that dimension from the result.
+            - `np.broadcast_shapes(a, b)` raises ValueError when batch shapes disagree.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.matmul (see its docstring)")
+
+    def __matmul__(self, other):
+        """`self @ other`: the same as `self.matmul(other)`.
+
+        TODO: Delegate to `matmul`.
+
+        APPROACH: One line.
+
+        EXAMPLE:
+            >>> (Tensor(np.eye(2)) @ Tensor([[1, 2], [3, 4]])).shape
+            (2, 2)
+
+        HINTS:
+            - Python calls `a.__matmul__(b)` for `a @ b`.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__matmul__ (see its docstring)")
+
+    def __rmatmul__(self, other):
+        """`other @ self` when `other` is not a Tensor (e.g. `ndarray @ t`).
+
+        TODO: Return `other @ self` as a Tensor.
+
+        APPROACH: Convert `other` with `_as_tensor(other, like=self)` and call its
+        `matmul` with `self`.
+
+        EXAMPLE:
+            >>> np.ones((1, 2), dtype=np.float32) @ Tensor([[1], [2]])
+            Tensor([[3.]], shape=(1, 1))
+
+        HINTS:
+            - The matrix product does not commute: keep `other` on the left.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__rmatmul__ (see its docstring)")
+
+    # ------------------------------------------------------------------ shape ops
+
+    @graph_op(lambda: ReshapeBackward)
+    def reshape(self, *shape):
+        """Same elements in a new shape: `t.reshape(2, 3)` or `t.reshape((2, 3))`.
+
+        TODO: Return a new Tensor with the requested shape; at most one dimension may be
+        -1 (inferred from the others).
+
+        APPROACH:
+            1. Accept both call styles: if `shape` is a single tuple/list, unpack it.
+            2. Validate: every entry an int >= 0, or -1 (at most once).
+            3. If there is a -1, infer it from `self.size` and the product of the others.
+            4. If the product differs from `self.size`, raise ValueError naming the old and
+               the requested shape, e.g. "cannot reshape Tensor of shape (2, 3) (6
+               elements) into (4, 2)".
+            5. Return `Tensor(self.data.reshape(new_shape))`.
+
+        EXAMPLE:
+            >>> Tensor(np.arange(6)).reshape(2, -1).shape      # (6,) -> (2, 3)
+            (2, 3)
+
+        HINTS:
+            - `math.prod(())` is 1, the size of a 0-d Tensor.
+            - A -1 cannot be inferred when the other dimensions multiply to 0.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.reshape (see its docstring)")
+
+    @graph_op(lambda: TransposeBackward)
+    def transpose(self, dim0=-2, dim1=-1):
+        """Swap two dimensions; by default the last two (the matrix transpose).
+
+        TODO: Return a new Tensor with dimensions `dim0` and `dim1` swapped.
+
+        APPROACH:
+            1. Normalise both dims with `_normalize_dim(dim, self.ndim, "transpose")`;
+               it allows negative dims and raises IndexError if out of range (so a 1-D
+               Tensor with the default dims raises, as in PyTorch).
+            2. Return `Tensor(np.swapaxes(self.data, d0, d1))`.
+
+        EXAMPLE:
+            >>> Tensor(np.zeros((2, 3, 4))).transpose().shape       # (B, T, C) -> (B, C, T)
+            (2, 4, 3)
+            >>> Tensor(np.zeros((2, 3, 4))).transpose(0, -1).shape
+            (4, 3, 2)
+
+        HINTS:
+            - Attention computes `q @ k.transpose(-2, -1)`: (B, T, D) @ (B, D, T).
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.transpose (see its docstring)")
+
+    # ------------------------------------------------------------------ reductions
+
+    @graph_op(lambda: SumBackward)
+    def sum(self, axis=None, keepdims=False):
+        """Sum of elements over `axis` (None = all; an int; or a tuple of ints).
+
+        TODO: Return the sum as a new Tensor.
+
+        APPROACH:
+            1. `axes = _normalize_axes(axis, self.ndim, "sum")` (None stays None; ints and
+               tuples become a tuple of non-negative dims; bad axes raise).
+            2. Return `Tensor(self.data.sum(axis=axes, keepdims=keepdims))`.
+
+        EXAMPLE:
+            >>> x = Tensor([[1, 2, 3], [4, 5, 6]])     # (2, 3)
+            >>> x.sum().item(), x.sum(axis=0).shape, x.sum(axis=1, keepdims=True).shape
+            (21.0, (3,), (2, 1))
+
+        HINTS:
+            - `keepdims=True` keeps reduced dims as size 1, so the result broadcasts back
+              against the input: `x - x.mean(axis=-1, keepdims=True)`.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.sum (see its docstring)")
+
+    @graph_op(lambda: MeanBackward)
+    def mean(self, axis=None, keepdims=False):
+        """Arithmetic mean over `axis` (same `axis`/`keepdims` rules as `sum`).
+
+        TODO: Return the mean as a new Tensor; the mean of zero elements is an error.
+
+        APPROACH:
+            1. `axes = _normalize_axes(axis, self.ndim, "mean")`.
+            2. Count the elements averaged per output: all of them if `axes` is None, else
+               the product of `self.shape[d]` for d in axes. If that count is 0, raise
+               ValueError naming the shape (NumPy would return nan with a warning).
+            3. Return `Tensor(self.data.mean(axis=axes, keepdims=keepdims))`.
+
+        EXAMPLE:
+            >>> Tensor([[1, 2], [3, 4]]).mean(axis=1)
+            Tensor([1.5, 3.5], shape=(2,))
+
+        HINTS:
+            - mean = sum / count; NumPy's `.mean` does both and keeps float32.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.mean (see its docstring)")
+
+    @graph_op(lambda: MaxBackward)
+    def max(self, axis=None, keepdims=False):
+        """Largest element over `axis` (same `axis`/`keepdims` rules as `sum`).
+
+        TODO: Return the maximum as a new Tensor; the max of zero elements is an error.
+
+        APPROACH: As `mean`: normalise the axes, raise ValueError naming the shape if the
+        reduced dimensions hold no elements, then `self.data.max(axis=..., keepdims=...)`.
+
+        EXAMPLE:
+            >>> Tensor([[1, 5], [7, 2]]).max(axis=0)
+            Tensor([7., 5.], shape=(2,))
+
+        HINTS:
+            - Losses subtract `x.max(axis=-1, keepdims=True)` before `exp` so that it never
+              overflows (module 04).
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.max (see its docstring)")
+
+    # ------------------------------------------------------------------ indexing & access
+
+    @graph_op(lambda: GetItemBackward)
+    def __getitem__(self, key):
+        """`t[key]` as a new Tensor: ints, slices, `None`, `...`, and integer arrays.
+
+        TODO: Index `self.data` as NumPy does and wrap the result in a new Tensor.
+
+        APPROACH:
+            1. `key = _index_key(key)` (turns Tensors used as indices into int arrays).
+            2. `self.data[key]`; if NumPy raises IndexError, raise IndexError naming the key
+               and `self.shape`.
+            3. Return it as a new Tensor (a copy: changing it never changes `self`).
+
+        EXAMPLE:
+            >>> x = Tensor([[1, 2, 3], [4, 5, 6]])
+            >>> x[1].shape, x[:, 1:].shape, x[[0, 0, 1]].shape
+            ((3,), (2, 2), (3, 3))
+
+        HINTS:
+            - An embedding lookup (module 11) is integer-array indexing: `W[token_ids]`.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__getitem__ (see its docstring)")
+
+    def __len__(self):
+        """Size of the first dimension, as for a list; a 0-d Tensor has no length.
+
+        TODO: Return `self.shape[0]`; raise TypeError for a 0-d Tensor.
+
+        APPROACH: Check `self.ndim == 0` first.
+
+        EXAMPLE:
+            >>> len(Tensor(np.zeros((4, 3))))
+            4
+
+        HINTS:
+            - PyTorch says "len() of a 0-d tensor"; say something as clear.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__len__ (see its docstring)")
+
+    def item(self):
+        """The single value of a one-element Tensor, as a Python float.
+
+        TODO: Return `float(...)` of the only element; raise ValueError naming the shape if
+        the Tensor does not hold exactly one element.
+
+        APPROACH: Check `self.size == 1`, then `float(self.data.reshape(()))`.
+
+        EXAMPLE:
+            >>> Tensor([[3.5]]).item()
+            3.5
+
+        HINTS:
+            - Used to log a loss: `loss.item()`.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.item (see its docstring)")
+
+    def numpy(self):
+        """The underlying np.ndarray (not a copy: changing it changes the Tensor).
+
+        TODO: Return `self.data`.
+
+        APPROACH: One line.
+
+        EXAMPLE:
+            >>> Tensor([1, 2]).numpy()
+            array([1., 2.], dtype=float32)
+
+        HINTS:
+            - Like PyTorch's `.numpy()`, this shares memory with the Tensor.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.numpy (see its docstring)")
+
+    def __repr__(self):
+        """E.g. `Tensor([[1., 2.]], shape=(1, 2))`, plus `, requires_grad=True` if set.
+
+        TODO: Return a string with the values, the shape, the dtype if it is not float32,
+        and `requires_grad=True` when it is set.
+
+        APPROACH:
+            1. Format the values with
+               `np.array2string(self.data, separator=", ", prefix="Tensor(")`.
+            2. Append `, shape=...`; then `, dtype=float64` (only if not float32); then
+               `, requires_grad=True` (only if set); close the parenthesis.
+
+        EXAMPLE:
+            >>> Tensor([[1, 2]], requires_grad=True)
+            Tensor([[1., 2.]], shape=(1, 2), requires_grad=True)
+
+        HINTS:
+            - `prefix=` makes NumPy indent continuation lines under the first value.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__repr__ (see its docstring)")
+
+    # ------------------------------------------------------------------ autograd (module 05)
+
+    def backward(self, gradient=None):
+        """Fill `.grad` of every leaf Tensor that requires grad with d(self)/d(leaf).
+
+        Not part of module 01: module 05 (autograd) writes this body; leave it until then.
+
+        TODO: Run the chain rule from this Tensor back through the recorded graph.
+
+        APPROACH:
+            1. `self` must require grad (else RuntimeError: nothing to differentiate). The
+               seed is `gradient` (an array/Tensor of self's shape; ValueError naming both
+               shapes otherwise) or, for a one-element Tensor, 1 (RuntimeError for a larger
+               Tensor without `gradient`: which direction?).
+            2. `order = _topological_order(self)`: every node after the nodes it was made
+               from. Walk it in reverse (from self back to the leaves), keeping a dict
+               id(tensor) -> gradient so far.
+            3. At a Tensor made by an op (`_grad_fn` set): call `_grad_fn.backward(grad)` and
+               add each returned gradient into the dict entry of the matching input (a
+               Tensor used twice gets both contributions: the "diamond").
+            4. At a leaf with requires_grad: add the gradient into `.grad`, a Tensor of the
+               leaf's shape and dtype (so two backward calls accumulate, as in PyTorch).
+
+                x --+--> a = x * 2 --+
+                    |                +--> y = a + b       dy/dx = 2 + 3: both paths add
+                    +--> b = x * 3 --+
+
+        EXAMPLE:
+            >>> x = Tensor([1.0, 2.0], requires_grad=True)
+            >>> (x * x).sum().backward(); x.grad
+            Tensor([2., 4.], shape=(2,))
+
+        HINTS:
+            - Add gradients with `+` into new arrays, never in place: two inputs of an add
+              receive the very same array.
+            - Store a leaf's gradient in its own dtype (`astype(leaf.dtype)`).
+        """
+        raise NotImplementedError("Module 05 (autograd): write Tensor.backward (see its docstring)")
+
+    def detach(self) -> "Tensor":
+        """The same values, cut from the graph: a Tensor that shares `.data` and requires no grad (given)."""
+        return _wrap(self.data)
+
+
+# ============================================================================================
+# MODULE 05 (AUTOGRAD) STARTS HERE. In module 01, skip to "given helpers" below: nothing in
+# this part runs in your tests, and its bodies raise NotImplementedError naming module 05.
+# ============================================================================================
+#
 # ---------------------------------------------------------------------- backward rules (module 05)
-# Module 05 (autograd) fills these in; in module 01, read on to the Tensor. Each rule gets
-# `grad` = dL/d(output), an array of the output's shape, and returns dL/d(input) for each input
-# (None where `needs_input_grad` is False). The chain rule for one op is all a rule knows.
+# One rule per op of the Tensor above, found by its `@graph_op(lambda: ...Backward)`. Each rule
+# gets `grad` = dL/d(output), an array of the output's shape, and returns dL/d(input) for each
+# input (None where `needs_input_grad` is False). The chain rule for one op is all a rule knows.
 
 
 def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -487,564 +1076,7 @@ class GetItemBackward(Function):
         raise NotImplementedError("Module 05 (autograd): write GetItemBackward.backward (see its docstring)")
 
 
-# ---------------------------------------------------------------------- the Tensor
-
-
-class Tensor:
-    """An n-dimensional array of numbers with a PyTorch-like interface, backed by NumPy.
-
-    Attributes
-        data           np.ndarray holding the values (owned by this Tensor: a copy)
-        requires_grad  bool; stored now, used from module 05 (autograd)
-        grad           None until module 05 fills it with the gradient of a loss
-    """
-
-    # Make NumPy hand mixed expressions to us: `ndarray + Tensor` calls Tensor.__radd__ and
-    # `ndarray @ Tensor` calls Tensor.__rmatmul__, instead of NumPy looping over the Tensor.
-    __array_ufunc__ = None
-
-    # The Function node that made this Tensor (module 05); None for a Tensor you created.
-    _grad_fn = None
-
-    def __init__(self, data, requires_grad=False, dtype=None):
-        """Build a Tensor from a Tensor, np.ndarray, (nested) list, or a number.
-
-        TODO: Set `self.data` (an np.ndarray that is a *copy* of the input),
-        `self.requires_grad` (a bool) and `self.grad` (None).
-
-        APPROACH:
-            1. If `data` is a Tensor, take its `.data` array.
-            2. Choose the dtype: an explicit `dtype` wins; else floating NumPy data
-               (np.ndarray or NumPy scalar with a float dtype) keeps its dtype; everything
-               else (Python numbers, lists, int and bool arrays) becomes DEFAULT_DTYPE.
-            3. Store `np.array(data, dtype=...)` (np.array copies by default).
-
-        EXAMPLE:
-            >>> Tensor([[1, 2], [3, 4]]).dtype                # int list -> float32
-            dtype('float32')
-            >>> Tensor(np.zeros(3, dtype=np.float64)).dtype   # float64 array is kept
-            dtype('float64')
-            >>> a = np.ones(2); t = Tensor(a); a[0] = 5.0; t.data.tolist()   # a copy
-            [1.0, 1.0]
-
-        HINTS:
-            - `arr.dtype.kind == "f"` is True for float16/32/64 (and cheaper than
-              `np.issubdtype(arr.dtype, np.floating)`, which says the same).
-            - `isinstance(data, (np.ndarray, np.generic))` tells NumPy data from Python data;
-              a Python float would otherwise become float64.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__init__ (see its docstring)")
-
-    # ------------------------------------------------------------------ properties (given)
-
-    @property
-    def shape(self) -> tuple:
-        """Size of each dimension, e.g. (2, 3)."""
-        return self.data.shape
-
-    @property
-    def size(self) -> int:
-        """Total number of elements (the product of the shape; 1 for a 0-d Tensor)."""
-        return int(self.data.size)
-
-    @property
-    def ndim(self) -> int:
-        """Number of dimensions (0 for a scalar Tensor)."""
-        return self.data.ndim
-
-    @property
-    def dtype(self) -> np.dtype:
-        """NumPy dtype of the elements, e.g. dtype('float32')."""
-        return self.data.dtype
-
-    def __array__(self, dtype=None, copy=None):
-        """Let `np.asarray(tensor)` see the values (given; used by plotting and tests)."""
-        return self.data if dtype is None else self.data.astype(dtype)
-
-    # ------------------------------------------------------------------ element-wise ops
-
-    @graph_op(AddBackward, inputs=("self", "other"))
-    def __add__(self, other):
-        """Element-wise `self + other` with broadcasting.
-
-        TODO: Return a new Tensor holding the element-wise sum of the two arrays, after
-        checking that the two shapes broadcast.
-
-        APPROACH:
-            1. `other = _as_tensor(other, like=self)` (turns numbers/arrays into Tensors).
-            2. `_broadcast_shape("add", self.shape, other.shape)` raises a clear error
-               if the shapes are incompatible.
-            3. Add the two `.data` arrays (NumPy broadcasts them) and wrap the sum in a
-               new Tensor.
-
-        EXAMPLE:
-            >>> Tensor([[1, 2, 3], [4, 5, 6]]) + Tensor([10, 20, 30])   # (2, 3) + (3,)
-            Tensor([[11., 22., 33.],
-                    [14., 25., 36.]], shape=(2, 3))
-
-        HINTS:
-            - The same three lines, with another operator and verb, give `__sub__`,
-              `__mul__` and `__truediv__`.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__add__ (see its docstring)")
-
-    def __radd__(self, other):
-        """`other + self` when `other` is not a Tensor (e.g. `2.0 + t`, `array + t`).
-
-        TODO: Return `other + self` as a Tensor.
-
-        APPROACH: Convert `other` with `_as_tensor(other, like=self)` and reuse `__add__`
-        with the operands in the original order (`other` on the left).
-
-        EXAMPLE:
-            >>> 1.0 + Tensor([1, 2])
-            Tensor([2., 3.], shape=(2,))
-
-        HINTS:
-            - Python calls `t.__radd__(x)` for `x + t` when `x` does not know Tensors.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__radd__ (see its docstring)")
-
-    @graph_op(SubBackward, inputs=("self", "other"))
-    def __sub__(self, other):
-        """Element-wise `self - other` with broadcasting.
-
-        TODO: Like `__add__`, with subtraction (verb "subtract" in the error message).
-
-        APPROACH: `_as_tensor`, `_broadcast_shape("subtract", ...)`, `Tensor(a - b)`.
-
-        EXAMPLE:
-            >>> Tensor([5, 7]) - 2
-            Tensor([3., 5.], shape=(2,))
-
-        HINTS:
-            - Order matters: this is `self - other`, not `other - self`.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__sub__ (see its docstring)")
-
-    def __rsub__(self, other):
-        """`other - self` when `other` is not a Tensor (e.g. `1.0 - t`).
-
-        TODO: Return `other - self` as a Tensor.
-
-        APPROACH: Convert `other` with `_as_tensor(other, like=self)`, then subtract `self`
-        from it.
-
-        EXAMPLE:
-            >>> 10 - Tensor([1, 2])
-            Tensor([9., 8.], shape=(2,))
-
-        HINTS:
-            - `1 - t` is not `t - 1`: keep `other` on the left.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__rsub__ (see its docstring)")
-
-    @graph_op(MulBackward, inputs=("self", "other"))
-    def __mul__(self, other):
-        """Element-wise `self * other` with broadcasting (not a matrix product).
-
-        TODO: Like `__add__`, with multiplication (verb "multiply").
-
-        APPROACH: `_as_tensor`, `_broadcast_shape("multiply", ...)`, `Tensor(a * b)`.
-
-        EXAMPLE:
-            >>> Tensor([[1], [2]]) * Tensor([10, 20, 30])      # (2, 1) * (3,) -> (2, 3)
-            Tensor([[10., 20., 30.],
-                    [20., 40., 60.]], shape=(2, 3))
-
-        HINTS:
-            - `*` multiplies matching elements; `@` (matmul) is the matrix product.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__mul__ (see its docstring)")
-
-    def __rmul__(self, other):
-        """`other * self` when `other` is not a Tensor (e.g. `0.5 * t`).
-
-        TODO: Return `other * self` as a Tensor.
-
-        APPROACH: Convert `other` with `_as_tensor(other, like=self)` and multiply.
-
-        EXAMPLE:
-            >>> 3 * Tensor([1, 2])
-            Tensor([3., 6.], shape=(2,))
-
-        HINTS:
-            - Keep `other` on the left, as for `__rsub__` (so error messages read right).
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__rmul__ (see its docstring)")
-
-    @graph_op(DivBackward, inputs=("self", "other"))
-    def __truediv__(self, other):
-        """Element-wise `self / other` with broadcasting.
-
-        TODO: Like `__add__`, with true division (verb "divide").
-
-        APPROACH: `_as_tensor`, `_broadcast_shape("divide", ...)`, `Tensor(a / b)`.
-
-        EXAMPLE:
-            >>> Tensor([1, 2]) / 4
-            Tensor([0.25, 0.5 ], shape=(2,))
-
-        HINTS:
-            - Division by zero follows IEEE floats (inf or nan), as in NumPy and PyTorch;
-              no need to check for it.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__truediv__ (see its docstring)")
-
-    def __rtruediv__(self, other):
-        """`other / self` when `other` is not a Tensor (e.g. `1.0 / t`).
-
-        TODO: Return `other / self` as a Tensor.
-
-        APPROACH: Convert `other` with `_as_tensor(other, like=self)` and divide it by
-        `self`.
-
-        EXAMPLE:
-            >>> 1 / Tensor([2, 4])
-            Tensor([0.5 , 0.25], shape=(2,))
-
-        HINTS:
-            - `1 / t` is the reciprocal of t, not `t / 1`.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__rtruediv__ (see its docstring)")
-
-    @graph_op(NegBackward)
-    def __neg__(self):
-        """`-self`, element-wise.
-
-        TODO: Return a new Tensor with every element negated.
-
-        APPROACH: `Tensor(-self.data)`.
-
-        EXAMPLE:
-            >>> -Tensor([1, -2])
-            Tensor([-1.,  2.], shape=(2,))
-
-        HINTS:
-            - Return a new Tensor; do not change `self.data` in place.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__neg__ (see its docstring)")
-
-    # ------------------------------------------------------------------ matrix product
-
-    @graph_op(MatMulBackward, inputs=("self", "other"))
-    def matmul(self, other):
-        """Matrix product `self @ other` with NumPy's rules (2-D, batched N-D, 1-D).
-
-        TODO: Check the shapes, then return `Tensor(np.matmul(self.data, other.data))`.
-
-        APPROACH:
-            1. `other = _as_tensor(other, like=self)`.
-            2. A 0-d operand has no matrix dimensions: raise ValueError naming both shapes.
-            3. The inner dimensions must agree: `self.shape[-1]` against `other.shape[-2]`
-               (or `other.shape[0]` if `other` is 1-D). Otherwise raise
-               ValueError("matmul: Tensor of shape (2, 3) @ (4, 5): inner dimensions 3
-               and 4 differ").
-            4. Leading (batch) dimensions broadcast like element-wise ops; raise a
-               ValueError naming both shapes if they do not.
-            5. Return the product as a new Tensor.
-
-                 (B, T, C) @ (C, D)  ->  (B, T, D)       # batch dims broadcast
-                  M x K   @   K x N  ->   M x N          # K must agree
-
-        EXAMPLE:
-            >>> Tensor([[1, 2]]) @ Tensor([[3], [4]])       # (1, 2) @ (2, 1) -> (1, 1)
-            Tensor([[11.]], shape=(1, 1))
-            >>> Tensor(np.ones((8, 4, 3))).matmul(np.ones((3, 5))).shape
-            (8, 4, 5)
-
-        HINTS:
-            - NumPy treats a 1-D left operand as a row (1, K) and a 1-D right operand as
-              a column (K, 1), then drops that dimension from the result.
-            - `np.broadcast_shapes(a, b)` raises ValueError when batch shapes disagree.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.matmul (see its docstring)")
-
-    def __matmul__(self, other):
-        """`self @ other`: the same as `self.matmul(other)`.
-
-        TODO: Delegate to `matmul`.
-
-        APPROACH: One line.
-
-        EXAMPLE:
-            >>> (Tensor(np.eye(2)) @ Tensor([[1, 2], [3, 4]])).shape
-            (2, 2)
-
-        HINTS:
-            - Python calls `a.__matmul__(b)` for `a @ b`.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__matmul__ (see its docstring)")
-
-    def __rmatmul__(self, other):
-        """`other @ self` when `other` is not a Tensor (e.g. `ndarray @ t`).
-
-        TODO: Return `other @ self` as a Tensor.
-
-        APPROACH: Convert `other` with `_as_tensor(other, like=self)` and call its
-        `matmul` with `self`.
-
-        EXAMPLE:
-            >>> np.ones((1, 2), dtype=np.float32) @ Tensor([[1], [2]])
-            Tensor([[3.]], shape=(1, 1))
-
-        HINTS:
-            - The matrix product does not commute: keep `other` on the left.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__rmatmul__ (see its docstring)")
-
-    # ------------------------------------------------------------------ shape ops
-
-    @graph_op(ReshapeBackward)
-    def reshape(self, *shape):
-        """Same elements in a new shape: `t.reshape(2, 3)` or `t.reshape((2, 3))`.
-
-        TODO: Return a new Tensor with the requested shape; at most one dimension may be
-        -1 (inferred from the others).
-
-        APPROACH:
-            1. Accept both call styles: if `shape` is a single tuple/list, unpack it.
-            2. Validate: every entry an int >= 0, or -1 (at most once).
-            3. If there is a -1, infer it from `self.size` and the product of the others.
-            4. If the product differs from `self.size`, raise ValueError naming the old and
-               the requested shape, e.g. "cannot reshape Tensor of shape (2, 3) (6
-               elements) into (4, 2)".
-            5. Return `Tensor(self.data.reshape(new_shape))`.
-
-        EXAMPLE:
-            >>> Tensor(np.arange(6)).reshape(2, -1).shape      # (6,) -> (2, 3)
-            (2, 3)
-
-        HINTS:
-            - `math.prod(())` is 1, the size of a 0-d Tensor.
-            - A -1 cannot be inferred when the other dimensions multiply to 0.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.reshape (see its docstring)")
-
-    @graph_op(TransposeBackward)
-    def transpose(self, dim0=-2, dim1=-1):
-        """Swap two dimensions; by default the last two (the matrix transpose).
-
-        TODO: Return a new Tensor with dimensions `dim0` and `dim1` swapped.
-
-        APPROACH:
-            1. Normalise both dims with `_normalize_dim(dim, self.ndim, "transpose")`;
-               it allows negative dims and raises IndexError if out of range (so a 1-D
-               Tensor with the default dims raises, as in PyTorch).
-            2. Return `Tensor(np.swapaxes(self.data, d0, d1))`.
-
-        EXAMPLE:
-            >>> Tensor(np.zeros((2, 3, 4))).transpose().shape       # (B, T, C) -> (B, C, T)
-            (2, 4, 3)
-            >>> Tensor(np.zeros((2, 3, 4))).transpose(0, -1).shape
-            (4, 3, 2)
-
-        HINTS:
-            - Attention computes `q @ k.transpose(-2, -1)`: (B, T, D) @ (B, D, T).
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.transpose (see its docstring)")
-
-    # ------------------------------------------------------------------ reductions
-
-    @graph_op(SumBackward)
-    def sum(self, axis=None, keepdims=False):
-        """Sum of elements over `axis` (None = all; an int; or a tuple of ints).
-
-        TODO: Return the sum as a new Tensor.
-
-        APPROACH:
-            1. `axes = _normalize_axes(axis, self.ndim, "sum")` (None stays None; ints and
-               tuples become a tuple of non-negative dims; bad axes raise).
-            2. Return `Tensor(self.data.sum(axis=axes, keepdims=keepdims))`.
-
-        EXAMPLE:
-            >>> x = Tensor([[1, 2, 3], [4, 5, 6]])     # (2, 3)
-            >>> x.sum().item(), x.sum(axis=0).shape, x.sum(axis=1, keepdims=True).shape
-            (21.0, (3,), (2, 1))
-
-        HINTS:
-            - `keepdims=True` keeps reduced dims as size 1, so the result broadcasts back
-              against the input: `x - x.mean(axis=-1, keepdims=True)`.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.sum (see its docstring)")
-
-    @graph_op(MeanBackward)
-    def mean(self, axis=None, keepdims=False):
-        """Arithmetic mean over `axis` (same `axis`/`keepdims` rules as `sum`).
-
-        TODO: Return the mean as a new Tensor; the mean of zero elements is an error.
-
-        APPROACH:
-            1. `axes = _normalize_axes(axis, self.ndim, "mean")`.
-            2. Count the elements averaged per output: all of them if `axes` is None, else
-               the product of `self.shape[d]` for d in axes. If that count is 0, raise
-               ValueError naming the shape (NumPy would return nan with a warning).
-            3. Return `Tensor(self.data.mean(axis=axes, keepdims=keepdims))`.
-
-        EXAMPLE:
-            >>> Tensor([[1, 2], [3, 4]]).mean(axis=1)
-            Tensor([1.5, 3.5], shape=(2,))
-
-        HINTS:
-            - mean = sum / count; NumPy's `.mean` does both and keeps float32.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.mean (see its docstring)")
-
-    @graph_op(MaxBackward)
-    def max(self, axis=None, keepdims=False):
-        """Largest element over `axis` (same `axis`/`keepdims` rules as `sum`).
-
-        TODO: Return the maximum as a new Tensor; the max of zero elements is an error.
-
-        APPROACH: As `mean`: normalise the axes, raise ValueError naming the shape if the
-        reduced dimensions hold no elements, then `self.data.max(axis=..., keepdims=...)`.
-
-        EXAMPLE:
-            >>> Tensor([[1, 5], [7, 2]]).max(axis=0)
-            Tensor([7., 5.], shape=(2,))
-
-        HINTS:
-            - Losses subtract `x.max(axis=-1, keepdims=True)` before `exp` so that it never
-              overflows (module 04).
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.max (see its docstring)")
-
-    # ------------------------------------------------------------------ indexing & access
-
-    @graph_op(GetItemBackward)
-    def __getitem__(self, key):
-        """`t[key]` as a new Tensor: ints, slices, `None`, `...`, and integer arrays.
-
-        TODO: Index `self.data` as NumPy does and wrap the result in a new Tensor.
-
-        APPROACH:
-            1. `key = _index_key(key)` (turns Tensors used as indices into int arrays).
-            2. `self.data[key]`; if NumPy raises IndexError, raise IndexError naming the key
-               and `self.shape`.
-            3. Return it as a new Tensor (a copy: changing it never changes `self`).
-
-        EXAMPLE:
-            >>> x = Tensor([[1, 2, 3], [4, 5, 6]])
-            >>> x[1].shape, x[:, 1:].shape, x[[0, 0, 1]].shape
-            ((3,), (2, 2), (3, 3))
-
-        HINTS:
-            - An embedding lookup (module 11) is integer-array indexing: `W[token_ids]`.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__getitem__ (see its docstring)")
-
-    def __len__(self):
-        """Size of the first dimension, as for a list; a 0-d Tensor has no length.
-
-        TODO: Return `self.shape[0]`; raise TypeError for a 0-d Tensor.
-
-        APPROACH: Check `self.ndim == 0` first.
-
-        EXAMPLE:
-            >>> len(Tensor(np.zeros((4, 3))))
-            4
-
-        HINTS:
-            - PyTorch says "len() of a 0-d tensor"; say something as clear.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__len__ (see its docstring)")
-
-    def item(self):
-        """The single value of a one-element Tensor, as a Python float.
-
-        TODO: Return `float(...)` of the only element; raise ValueError naming the shape if
-        the Tensor does not hold exactly one element.
-
-        APPROACH: Check `self.size == 1`, then `float(self.data.reshape(()))`.
-
-        EXAMPLE:
-            >>> Tensor([[3.5]]).item()
-            3.5
-
-        HINTS:
-            - Used to log a loss: `loss.item()`.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.item (see its docstring)")
-
-    def numpy(self):
-        """The underlying np.ndarray (not a copy: changing it changes the Tensor).
-
-        TODO: Return `self.data`.
-
-        APPROACH: One line.
-
-        EXAMPLE:
-            >>> Tensor([1, 2]).numpy()
-            array([1., 2.], dtype=float32)
-
-        HINTS:
-            - Like PyTorch's `.numpy()`, this shares memory with the Tensor.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.numpy (see its docstring)")
-
-    def __repr__(self):
-        """E.g. `Tensor([[1., 2.]], shape=(1, 2))`, plus `, requires_grad=True` if set.
-
-        TODO: Return a string with the values, the shape, the dtype if it is not float32,
-        and `requires_grad=True` when it is set.
-
-        APPROACH:
-            1. Format the values with
-               `np.array2string(self.data, separator=", ", prefix="Tensor(")`.
-            2. Append `, shape=...`; then `, dtype=float64` (only if not float32); then
-               `, requires_grad=True` (only if set); close the parenthesis.
-
-        EXAMPLE:
-            >>> Tensor([[1, 2]], requires_grad=True)
-            Tensor([[1., 2.]], shape=(1, 2), requires_grad=True)
-
-        HINTS:
-            - `prefix=` makes NumPy indent continuation lines under the first value.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__repr__ (see its docstring)")
-
-    # ------------------------------------------------------------------ autograd (module 05)
-
-    def backward(self, gradient=None):
-        """Fill `.grad` of every leaf Tensor that requires grad with d(self)/d(leaf).
-
-        Not part of module 01: module 05 (autograd) writes this body; leave it until then.
-
-        TODO: Run the chain rule from this Tensor back through the recorded graph.
-
-        APPROACH:
-            1. `self` must require grad (else RuntimeError: nothing to differentiate). The
-               seed is `gradient` (an array/Tensor of self's shape; ValueError naming both
-               shapes otherwise) or, for a one-element Tensor, 1 (RuntimeError for a larger
-               Tensor without `gradient`: which direction?).
-            2. `order = _topological_order(self)`: every node after the nodes it was made
-               from. Walk it in reverse (from self back to the leaves), keeping a dict
-               id(tensor) -> gradient so far.
-            3. At a Tensor made by an op (`_grad_fn` set): call `_grad_fn.backward(grad)` and
-               add each returned gradient into the dict entry of the matching input (a
-               Tensor used twice gets both contributions: the "diamond").
-            4. At a leaf with requires_grad: add the gradient into `.grad`, a Tensor of the
-               leaf's shape and dtype (so two backward calls accumulate, as in PyTorch).
-
-                x --+--> a = x * 2 --+
-                    |                +--> y = a + b       dy/dx = 2 + 3: both paths add
-                    +--> b = x * 3 --+
-
-        EXAMPLE:
-            >>> x = Tensor([1.0, 2.0], requires_grad=True)
-            >>> (x * x).sum().backward(); x.grad
-            Tensor([2., 4.], shape=(2,))
-
-        HINTS:
-            - Add gradients with `+` into new arrays, never in place: two inputs of an add
-              receive the very same array.
-            - Store a leaf's gradient in its own dtype (`astype(leaf.dtype)`).
-        """
-        raise NotImplementedError("Module 05 (autograd): write Tensor.backward (see its docstring)")
-
-    def detach(self) -> "Tensor":
-        """The same values, cut from the graph: a Tensor that shares `.data` and requires no grad (given)."""
-        return _wrap(self.data)
+# ---------------------------------------------------------------------- the graph walk (module 05)
 
 
 def _topological_order(root: Tensor) -> list:
@@ -1073,6 +1105,10 @@ def _topological_order(root: Tensor) -> list:
     """
     raise NotImplementedError("Module 05 (autograd): write _topological_order (see its docstring)")
 
+
+# ============================================================================================
+# END OF MODULE 05'S PART. Module 01 again from here.
+# ============================================================================================
 
 # ---------------------------------------------------------------------- given helpers (read, do not change)
 

@@ -26,6 +26,9 @@ Who uses it later
 
 Every forward follows the same three steps: check the input is a Tensor, compute on its NumPy
 array `x.data`, and wrap the result in a new Tensor with the input's dtype.
+
+Each activation class is followed by its `...Backward` class, named in its
+`@graph_op(lambda: ...)`: that backward rule is module 05's work, skip it for now.
 """
 
 from __future__ import annotations
@@ -56,30 +59,13 @@ def _like(values: np.ndarray, x: Tensor) -> Tensor:
     return Tensor(np.asarray(values).astype(x.dtype, copy=False))
 
 
-class SigmoidBackward(Function):
-    """out = sigmoid(x)  ->  dx = grad * out * (1 - out)   (module 05)."""
-
-    def backward(self, grad):
-        """TODO (module 05): Return (dL/dx,) for out = sigmoid(x).
-
-        APPROACH: sigmoid'(x) = s * (1 - s) with s = sigmoid(x), which the forward already
-        computed: it is `self.output`. No exp needed.
-
-        EXAMPLE: x = 0 -> s = 0.5 -> dx = grad * 0.25.
-
-        HINTS:
-            - Reusing the saved output is why the forward's result is kept in the graph.
-        """
-        raise NotImplementedError("Module 05 (autograd): write SigmoidBackward.backward (see its docstring)")
-
-
 class Sigmoid:
     """sigmoid(x) = 1 / (1 + exp(-x)): squashes any real number into (0, 1).
 
     Used for probabilities of a yes/no outcome (with BinaryCrossEntropyLoss) and for gates.
     """
 
-    @graph_op(SigmoidBackward, inputs=("x",))
+    @graph_op(lambda: SigmoidBackward, inputs=("x",))
     def forward(self, x: Tensor) -> Tensor:
         """Apply the sigmoid element-wise, without overflow for inputs of any size.
 
@@ -112,21 +98,21 @@ class Sigmoid:
         return []
 
 
-class ReLUBackward(Function):
-    """out = max(0, x)  ->  dx = grad where x > 0, else 0   (module 05)."""
+class SigmoidBackward(Function):
+    """out = sigmoid(x)  ->  dx = grad * out * (1 - out)   (module 05)."""
 
     def backward(self, grad):
-        """TODO (module 05): Return (dL/dx,) for out = relu(x).
+        """TODO (module 05): Return (dL/dx,) for out = sigmoid(x).
 
-        APPROACH: relu'(x) is 1 for x > 0 and 0 otherwise (take 0 at exactly 0, as PyTorch
-        does): `grad * (x > 0)` with x = `self.saved_tensors[0]`.
+        APPROACH: sigmoid'(x) = s * (1 - s) with s = sigmoid(x), which the forward already
+        computed: it is `self.output`. No exp needed.
 
-        EXAMPLE: x [-1, 2], grad [5, 5] -> dx [0, 5].
+        EXAMPLE: x = 0 -> s = 0.5 -> dx = grad * 0.25.
 
         HINTS:
-            - Keep grad's dtype: multiply by the boolean mask, do not build a float64 mask.
+            - Reusing the saved output is why the forward's result is kept in the graph.
         """
-        raise NotImplementedError("Module 05 (autograd): write ReLUBackward.backward (see its docstring)")
+        raise NotImplementedError("Module 05 (autograd): write SigmoidBackward.backward (see its docstring)")
 
 
 class ReLU:
@@ -136,7 +122,7 @@ class ReLU:
     not shrink signals the way a saturated sigmoid does.
     """
 
-    @graph_op(ReLUBackward, inputs=("x",))
+    @graph_op(lambda: ReLUBackward, inputs=("x",))
     def forward(self, x: Tensor) -> Tensor:
         """Apply max(0, x) element-wise.
 
@@ -164,20 +150,21 @@ class ReLU:
         return []
 
 
-class TanhBackward(Function):
-    """out = tanh(x)  ->  dx = grad * (1 - out^2)   (module 05)."""
+class ReLUBackward(Function):
+    """out = max(0, x)  ->  dx = grad where x > 0, else 0   (module 05)."""
 
     def backward(self, grad):
-        """TODO (module 05): Return (dL/dx,) for out = tanh(x).
+        """TODO (module 05): Return (dL/dx,) for out = relu(x).
 
-        APPROACH: tanh'(x) = 1 - tanh(x)^2; tanh(x) is `self.output`.
+        APPROACH: relu'(x) is 1 for x > 0 and 0 otherwise (take 0 at exactly 0, as PyTorch
+        does): `grad * (x > 0)` with x = `self.saved_tensors[0]`.
 
-        EXAMPLE: x = 0 -> dx = grad.
+        EXAMPLE: x [-1, 2], grad [5, 5] -> dx [0, 5].
 
         HINTS:
-            - Like sigmoid, tanh's derivative vanishes for large |x|.
+            - Keep grad's dtype: multiply by the boolean mask, do not build a float64 mask.
         """
-        raise NotImplementedError("Module 05 (autograd): write TanhBackward.backward (see its docstring)")
+        raise NotImplementedError("Module 05 (autograd): write ReLUBackward.backward (see its docstring)")
 
 
 class Tanh:
@@ -186,7 +173,7 @@ class Tanh:
     tanh(x) = 2 * sigmoid(2x) - 1, so it saturates just like sigmoid does.
     """
 
-    @graph_op(TanhBackward, inputs=("x",))
+    @graph_op(lambda: TanhBackward, inputs=("x",))
     def forward(self, x: Tensor) -> Tensor:
         """Apply tanh element-wise.
 
@@ -214,22 +201,20 @@ class Tanh:
         return []
 
 
-class GELUBackward(Function):
-    """out = GELU(x), tanh approximation  ->  dx = grad * GELU'(x)   (module 05)."""
+class TanhBackward(Function):
+    """out = tanh(x)  ->  dx = grad * (1 - out^2)   (module 05)."""
 
     def backward(self, grad):
-        """TODO (module 05): Return (dL/dx,) for the tanh approximation of GELU.
+        """TODO (module 05): Return (dL/dx,) for out = tanh(x).
 
-        APPROACH: With u = GELU_SCALE * (x + GELU_CUBIC * x^3) and t = tanh(u),
-        GELU(x) = 0.5 * x * (1 + t), so by the product and chain rules
-            GELU'(x) = 0.5 * (1 + t) + 0.5 * x * (1 - t^2) * GELU_SCALE * (1 + 3 * GELU_CUBIC * x^2).
+        APPROACH: tanh'(x) = 1 - tanh(x)^2; tanh(x) is `self.output`.
 
-        EXAMPLE: GELU'(0) = 0.5.
+        EXAMPLE: x = 0 -> dx = grad.
 
         HINTS:
-            - Recompute t from x = `self.saved_tensors[0]`; the forward's output is not t.
+            - Like sigmoid, tanh's derivative vanishes for large |x|.
         """
-        raise NotImplementedError("Module 05 (autograd): write GELUBackward.backward (see its docstring)")
+        raise NotImplementedError("Module 05 (autograd): write TanhBackward.backward (see its docstring)")
 
 
 class GELU:
@@ -241,7 +226,7 @@ class GELU:
     slightly negative (minimum about -0.17) just left of 0.
     """
 
-    @graph_op(GELUBackward, inputs=("x",))
+    @graph_op(lambda: GELUBackward, inputs=("x",))
     def forward(self, x: Tensor) -> Tensor:
         """Apply the tanh approximation of GELU element-wise.
 
@@ -271,23 +256,22 @@ class GELU:
         return []
 
 
-class SoftmaxBackward(Function):
-    """out = softmax(x, dim)  ->  dx = out * (grad - sum(grad * out, dim))   (module 05)."""
+class GELUBackward(Function):
+    """out = GELU(x), tanh approximation  ->  dx = grad * GELU'(x)   (module 05)."""
 
     def backward(self, grad):
-        """TODO (module 05): Return (dL/dx,) for out = softmax(x) along `dim`.
+        """TODO (module 05): Return (dL/dx,) for the tanh approximation of GELU.
 
-        APPROACH: Each output depends on every input of its slice: ds_i/dx_j = s_i (d_ij - s_j).
-        Contracted with grad, that Jacobian gives, without building it:
-            dx = s * (grad - sum(grad * s, axis=dim, keepdims=True))
-        with s = `self.output` and dim = `self.params["module"].dim` (the Softmax layer).
+        APPROACH: With u = GELU_SCALE * (x + GELU_CUBIC * x^3) and t = tanh(u),
+        GELU(x) = 0.5 * x * (1 + t), so by the product and chain rules
+            GELU'(x) = 0.5 * (1 + t) + 0.5 * x * (1 - t^2) * GELU_SCALE * (1 + 3 * GELU_CUBIC * x^2).
 
-        EXAMPLE: a constant grad gives dx = 0: adding a constant to every score changes nothing.
+        EXAMPLE: GELU'(0) = 0.5.
 
         HINTS:
-            - The Jacobian of a (B, C) softmax would be B * C * C numbers; this is B * C.
+            - Recompute t from x = `self.saved_tensors[0]`; the forward's output is not t.
         """
-        raise NotImplementedError("Module 05 (autograd): write SoftmaxBackward.backward (see its docstring)")
+        raise NotImplementedError("Module 05 (autograd): write GELUBackward.backward (see its docstring)")
 
 
 class Softmax:
@@ -304,7 +288,7 @@ class Softmax:
     def __init__(self, dim: int = -1):
         self.dim = dim
 
-    @graph_op(SoftmaxBackward, inputs=("x",))
+    @graph_op(lambda: SoftmaxBackward, inputs=("x",))
     def forward(self, x: Tensor) -> Tensor:
         """Softmax along self.dim, stable for large inputs.
 
@@ -336,6 +320,25 @@ class Softmax:
     def parameters(self) -> list:
         """Activations have no trainable parameters."""
         return []
+
+
+class SoftmaxBackward(Function):
+    """out = softmax(x, dim)  ->  dx = out * (grad - sum(grad * out, dim))   (module 05)."""
+
+    def backward(self, grad):
+        """TODO (module 05): Return (dL/dx,) for out = softmax(x) along `dim`.
+
+        APPROACH: Each output depends on every input of its slice: ds_i/dx_j = s_i (d_ij - s_j).
+        Contracted with grad, that Jacobian gives, without building it:
+            dx = s * (grad - sum(grad * s, axis=dim, keepdims=True))
+        with s = `self.output` and dim = `self.params["module"].dim` (the Softmax layer).
+
+        EXAMPLE: a constant grad gives dx = 0: adding a constant to every score changes nothing.
+
+        HINTS:
+            - The Jacobian of a (B, C) softmax would be B * C * C numbers; this is B * C.
+        """
+        raise NotImplementedError("Module 05 (autograd): write SoftmaxBackward.backward (see its docstring)")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,9 @@ Who uses it later
     07 training   Trainer(model, optimizer, loss_fn) calls these
     milestones    perceptron (BCE), MNIST MLP and CIFAR CNN (cross-entropy), TinyGPT
                   (cross-entropy over the vocabulary at every position)
+
+Each function or loss is followed by its `...Backward` class, named in its
+`@graph_op(lambda: ...)`: that backward rule is module 05's work, skip it for now.
 """
 
 from __future__ import annotations
@@ -38,29 +41,7 @@ def _as_array(value) -> np.ndarray:
     return value.data if isinstance(value, Tensor) else np.asarray(value)
 
 
-class LogSoftmaxBackward(Function):
-    """out = log_softmax(x, dim)  ->  dx = grad - softmax(x) * sum(grad, dim)   (module 05)."""
-
-    def backward(self, grad):
-        """TODO (module 05): Return (dL/dx,) for out = log_softmax(x) along `dim`.
-
-        APPROACH: out_i = x_i - lse(x), and d lse / dx_j = softmax(x)_j, so
-            dx = grad - softmax(x) * sum(grad, axis=dim, keepdims=True)
-        softmax(x) = exp(out): the saved output gives it without overflow.
-        dim = `self.params["dim"]`.
-
-        EXAMPLE: x [0, 0] (softmax [0.5, 0.5]), grad [1, 0] -> dx [0.5, -0.5].
-
-        HINTS:
-            - exp of a log-probability is <= 1: never overflows.
-        """
-        # BEGIN SOLUTION 05
-        dim = self.params["dim"]
-        return (grad - np.exp(self.output) * np.sum(grad, axis=dim, keepdims=True),)
-        # END SOLUTION
-
-
-@graph_op(LogSoftmaxBackward, inputs=("x",))
+@graph_op(lambda: LogSoftmaxBackward, inputs=("x",))
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log(softmax(x)) along `dim`, computed without overflow or log(0).
 
@@ -97,25 +78,25 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     # END SOLUTION
 
 
-class MSEBackward(Function):
-    """loss = mean((pred - t)^2)  ->  dpred = grad * 2 * (pred - t) / N   (module 05)."""
+class LogSoftmaxBackward(Function):
+    """out = log_softmax(x, dim)  ->  dx = grad - softmax(x) * sum(grad, dim)   (module 05)."""
 
     def backward(self, grad):
-        """TODO (module 05): Return (dL/dpred,) for the mean squared error.
+        """TODO (module 05): Return (dL/dx,) for out = log_softmax(x) along `dim`.
 
-        APPROACH: d/dpred_i of (1/N) sum_j (pred_j - t_j)^2 is 2 (pred_i - t_i) / N, times the
-        upstream grad (a scalar: the loss is 0-d). The target is `self.params["target"]`
-        (through `_as_array`, cast to pred's dtype); it is data, not a parameter: no gradient.
+        APPROACH: out_i = x_i - lse(x), and d lse / dx_j = softmax(x)_j, so
+            dx = grad - softmax(x) * sum(grad, axis=dim, keepdims=True)
+        softmax(x) = exp(out): the saved output gives it without overflow.
+        dim = `self.params["dim"]`.
 
-        EXAMPLE: pred [1, 2], target [0, 0], grad 1 -> dpred [1, 2].
+        EXAMPLE: x [0, 0] (softmax [0.5, 0.5]), grad [1, 0] -> dx [0.5, -0.5].
 
         HINTS:
-            - N is the number of elements of pred (`pred.size`), not the batch size.
+            - exp of a log-probability is <= 1: never overflows.
         """
         # BEGIN SOLUTION 05
-        pred = self.saved_tensors[0]
-        t = _as_array(self.params["target"]).astype(pred.dtype, copy=False)
-        return (grad * (2.0 / pred.size) * (pred - t),)
+        dim = self.params["dim"]
+        return (grad - np.exp(self.output) * np.sum(grad, axis=dim, keepdims=True),)
         # END SOLUTION
 
 
@@ -126,7 +107,7 @@ class MSELoss:
     against target (N,) would broadcast to (N, N) and silently compute the wrong loss.
     """
 
-    @graph_op(MSEBackward, inputs=("pred",))
+    @graph_op(lambda: MSEBackward, inputs=("pred",))
     def forward(self, pred: Tensor, target) -> Tensor:
         """Mean of the squared differences, as a scalar Tensor with pred's dtype.
 
@@ -161,35 +142,25 @@ class MSELoss:
         return self.forward(pred, target)
 
 
-class CrossEntropyBackward(Function):
-    """loss = mean_i -log softmax(logits_i)[t_i]  ->  dlogits = grad * (softmax - one_hot) / N   (module 05)."""
+class MSEBackward(Function):
+    """loss = mean((pred - t)^2)  ->  dpred = grad * 2 * (pred - t) / N   (module 05)."""
 
     def backward(self, grad):
-        """TODO (module 05): Return (dL/dlogits,) for the mean cross-entropy.
+        """TODO (module 05): Return (dL/dpred,) for the mean squared error.
 
-        APPROACH:
-            1. p = softmax(logits) row by row, computed stably (subtract the row max).
-            2. d loss / d logits = (p - one_hot(targets)) / N: the predicted probabilities
-               minus 1 at the right class, averaged over the N rows.
-            3. Multiply by the upstream grad (a scalar).
+        APPROACH: d/dpred_i of (1/N) sum_j (pred_j - t_j)^2 is 2 (pred_i - t_i) / N, times the
+        upstream grad (a scalar: the loss is 0-d). The target is `self.params["target"]`
+        (through `_as_array`, cast to pred's dtype); it is data, not a parameter: no gradient.
 
-                 logits (N, C) -> p (N, C);  p[np.arange(N), t] -= 1;  / N
-
-        EXAMPLE: one row, uniform logits over 3 classes, target 0:
-                 dlogits = [1/3 - 1, 1/3, 1/3].
+        EXAMPLE: pred [1, 2], target [0, 0], grad 1 -> dpred [1, 2].
 
         HINTS:
-            - This is why frameworks fuse softmax and cross-entropy: the gradient is one
-              subtraction, and never divides by a probability that underflowed to 0.
-            - The targets are `self.params["targets"]` (through `_as_array`, as int64).
+            - N is the number of elements of pred (`pred.size`), not the batch size.
         """
         # BEGIN SOLUTION 05
-        logits = self.saved_tensors[0]                                   # (N, C)
-        n = logits.shape[0]
-        e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        p = e / e.sum(axis=1, keepdims=True)                             # (N, C)
-        p[np.arange(n), _as_array(self.params["targets"]).astype(np.int64)] -= 1.0
-        return (p * (grad / n),)
+        pred = self.saved_tensors[0]
+        t = _as_array(self.params["target"]).astype(pred.dtype, copy=False)
+        return (grad * (2.0 / pred.size) * (pred - t),)
         # END SOLUTION
 
 
@@ -204,7 +175,7 @@ class CrossEntropyLoss:
     0 when p = 1, log(C) for a uniform guess, and without bound as p -> 0.
     """
 
-    @graph_op(CrossEntropyBackward, inputs=("logits",))
+    @graph_op(lambda: CrossEntropyBackward, inputs=("logits",))
     def forward(self, logits: Tensor, targets) -> Tensor:
         """Mean cross-entropy of a batch, as a scalar Tensor with the logits' dtype.
 
@@ -259,32 +230,35 @@ class CrossEntropyLoss:
         return self.forward(logits, targets)
 
 
-class BCEBackward(Function):
-    """loss = -mean(t log p + (1 - t) log(1 - p))  ->  dp = grad * (p - t) / (p (1 - p) N)   (module 05)."""
+class CrossEntropyBackward(Function):
+    """loss = mean_i -log softmax(logits_i)[t_i]  ->  dlogits = grad * (softmax - one_hot) / N   (module 05)."""
 
     def backward(self, grad):
-        """TODO (module 05): Return (dL/dprobs,) for the mean binary cross-entropy.
+        """TODO (module 05): Return (dL/dlogits,) for the mean cross-entropy.
 
         APPROACH:
-            1. p = clip(probs, BCE_EPS, 1 - BCE_EPS) in float64, as in the forward.
-            2. d/dp of -(t log p + (1 - t) log(1 - p)) = (p - t) / (p (1 - p)); divide by N
-               (the number of elements) for the mean; multiply by the upstream grad.
-            3. Where the forward clipped p, the loss does not change with p: gradient 0.
-            4. Return it in probs' dtype.
+            1. p = softmax(logits) row by row, computed stably (subtract the row max).
+            2. d loss / d logits = (p - one_hot(targets)) / N: the predicted probabilities
+               minus 1 at the right class, averaged over the N rows.
+            3. Multiply by the upstream grad (a scalar).
 
-        EXAMPLE: p 0.5, t 1, N 1 -> dp = -2.
+                 logits (N, C) -> p (N, C);  p[np.arange(N), t] -= 1;  / N
+
+        EXAMPLE: one row, uniform logits over 3 classes, target 0:
+                 dlogits = [1/3 - 1, 1/3, 1/3].
 
         HINTS:
-            - Sigmoid followed by this loss gives p - t overall, the same as cross-entropy.
+            - This is why frameworks fuse softmax and cross-entropy: the gradient is one
+              subtraction, and never divides by a probability that underflowed to 0.
+            - The targets are `self.params["targets"]` (through `_as_array`, as int64).
         """
         # BEGIN SOLUTION 05
-        probs = self.saved_tensors[0]
-        t = _as_array(self.params["targets"]).astype(np.float64)
-        raw = probs.astype(np.float64)
-        p = np.clip(raw, BCE_EPS, 1.0 - BCE_EPS)
-        inside = (raw >= BCE_EPS) & (raw <= 1.0 - BCE_EPS)
-        dp = grad * inside * (p - t) / (p * (1.0 - p) * probs.size)
-        return (dp.astype(probs.dtype),)
+        logits = self.saved_tensors[0]                                   # (N, C)
+        n = logits.shape[0]
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)                             # (N, C)
+        p[np.arange(n), _as_array(self.params["targets"]).astype(np.int64)] -= 1.0
+        return (p * (grad / n),)
         # END SOLUTION
 
 
@@ -296,7 +270,7 @@ class BinaryCrossEntropyLoss:
     probs and targets have the same shape; targets are 0 or 1 (soft labels in between work too).
     """
 
-    @graph_op(BCEBackward, inputs=("probs",))
+    @graph_op(lambda: BCEBackward, inputs=("probs",))
     def forward(self, probs: Tensor, targets) -> Tensor:
         """Mean binary cross-entropy, as a scalar Tensor with probs' dtype.
 
@@ -334,6 +308,35 @@ class BinaryCrossEntropyLoss:
 
     def __call__(self, probs: Tensor, targets) -> Tensor:
         return self.forward(probs, targets)
+
+
+class BCEBackward(Function):
+    """loss = -mean(t log p + (1 - t) log(1 - p))  ->  dp = grad * (p - t) / (p (1 - p) N)   (module 05)."""
+
+    def backward(self, grad):
+        """TODO (module 05): Return (dL/dprobs,) for the mean binary cross-entropy.
+
+        APPROACH:
+            1. p = clip(probs, BCE_EPS, 1 - BCE_EPS) in float64, as in the forward.
+            2. d/dp of -(t log p + (1 - t) log(1 - p)) = (p - t) / (p (1 - p)); divide by N
+               (the number of elements) for the mean; multiply by the upstream grad.
+            3. Where the forward clipped p, the loss does not change with p: gradient 0.
+            4. Return it in probs' dtype.
+
+        EXAMPLE: p 0.5, t 1, N 1 -> dp = -2.
+
+        HINTS:
+            - Sigmoid followed by this loss gives p - t overall, the same as cross-entropy.
+        """
+        # BEGIN SOLUTION 05
+        probs = self.saved_tensors[0]
+        t = _as_array(self.params["targets"]).astype(np.float64)
+        raw = probs.astype(np.float64)
+        p = np.clip(raw, BCE_EPS, 1.0 - BCE_EPS)
+        inside = (raw >= BCE_EPS) & (raw <= 1.0 - BCE_EPS)
+        dp = grad * inside * (p - t) / (p * (1.0 - p) * probs.size)
+        return (dp.astype(probs.dtype),)
+        # END SOLUTION
 
 
 # ---------------------------------------------------------------------------------------------
