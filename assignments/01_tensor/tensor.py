@@ -17,8 +17,11 @@ What later modules use it for
     03 layers        `x @ W + b`: matmul with a batch dimension, bias broadcast over rows
     04 losses        `sum`, `mean`, `max` with `axis` and `keepdims` (log-sum-exp)
     05 autograd      wakes up the dormant `requires_grad`, `.grad` and `backward()` declared
-                     here, and adds a backward rule beside each op you write now
+                     here, and writes a backward rule for each op you write now
     12 attention     batched matmul `(B, H, T, D) @ (B, H, D, T)` and `transpose(-2, -1)`
+
+This file, in order: the shape rules (write them first), the graph hooks (given), the Tensor,
+module 05's part (skip it in module 01), the given helpers and the systems questions.
 
 Shapes in comments follow nanoGPT: `# (B, T, C)` is batch, time (sequence), channels.
 
@@ -64,11 +67,12 @@ def _broadcast_shape(op: str, shape_a: tuple, shape_b: tuple) -> tuple:
     TODO: Implement NumPy's broadcasting rule and return the result shape.
 
     APPROACH:
-        1. Line the shapes up from the right (pad the shorter one with 1s on the left).
-        2. For each pair of sizes: equal -> keep it; one of them is 1 -> take the other;
-           else raise ValueError(f"cannot {op} Tensor of shape {shape_a} and {shape_b}:
-           shapes do not broadcast").
-        3. Return the tuple of result sizes.
+        1. Line the shapes up from the right: the shorter one behaves as if padded with 1s
+           on the left.
+        2. Each pair of sizes: equal -> that size; one of them is 1 -> the other one; else
+           the shapes do not broadcast: a ValueError whose message names the verb `op` and
+           both shapes (as in the EXAMPLE).
+        3. The result is a tuple, one size per aligned position.
 
               (4, 1)            (2, 3)
             +    (5,)         +    (4,)
@@ -95,11 +99,10 @@ def _normalize_dim(dim, ndim: int, op: str) -> int:
     TODO: Map a dim in [-ndim, ndim) to [0, ndim); raise IndexError otherwise.
 
     APPROACH:
-        1. `dim` must be an int (not a bool): else TypeError.
-        2. If not `-ndim <= dim < ndim`: raise IndexError naming `op`, the dim and ndim,
-           e.g. "transpose: dim -2 is out of range for a Tensor with 1 dimension(s)
-           (valid: -1 to 0)".
-        3. Return the dim made non-negative: `dim + ndim` if it is negative, else `dim`.
+        1. `dim` must be an int (NumPy integers too, but not a bool): else TypeError.
+        2. Out of range: an IndexError naming `op`, the dim and ndim, e.g. "transpose: dim -2
+           is out of range for a Tensor with 1 dimension(s) (valid: -1 to 0)".
+        3. A negative dim counts from the end, as in a list: -1 is the last dimension.
 
     EXAMPLE:
         >>> _normalize_dim(-1, 3, "sum")
@@ -107,6 +110,7 @@ def _normalize_dim(dim, ndim: int, op: str) -> int:
 
     HINTS:
         - A 0-d Tensor has no valid dim at all.
+        - `bool` is a subclass of `int` in Python: `isinstance(True, int)` is True.
     """
     raise NotImplementedError("Module 01 (tensor): write _normalize_dim (see its docstring)")
 
@@ -117,8 +121,9 @@ def _normalize_axes(axis, ndim: int, op: str):
     TODO: None -> None; an int -> a 1-tuple; a tuple/list -> a tuple; each entry through
     `_normalize_dim`; a repeated dim -> ValueError.
 
-    APPROACH: Wrap an int in a tuple, normalise every entry, check for duplicates with a
-    set, return the tuple.
+    APPROACH: Treat a single int as a one-entry tuple, so that one path handles both;
+    normalise each entry with your `_normalize_dim` (it raises for bad dims). Look for a
+    repeated dim after normalising: 0 and -3 name the same dim of a 3-D Tensor.
 
     EXAMPLE:
         >>> _normalize_axes((0, -1), 3, "sum")
@@ -135,11 +140,11 @@ def _normalize_axes(axis, ndim: int, op: str):
 # ---------------------------------------------------------------------- the graph hooks (given)
 # Dormant in modules 01-04, woken up by module 05 (autograd). Read them now, change nothing.
 #
-# Each op of the Tensor below carries a decorator, `@graph_op(AddBackward, ...)`. After your
-# body has computed the result, the decorator records, on the result, *how* it was made: a
-# Function node that remembers the op's inputs and knows the op's backward rule. Module 05
-# writes those rules (the `...Backward` classes at the end of this file) and `Tensor.backward`,
-# which walks the recorded nodes from a loss back to the parameters:
+# Each op of the Tensor below carries a decorator, `@graph_op(lambda: AddBackward, ...)`. After
+# your body has computed the result, the decorator records on it *how* it was made: a Function
+# node that remembers the op's inputs and knows the op's backward rule. Module 05 writes those
+# rules (the `...Backward` classes after the Tensor) and `Tensor.backward`, which walks the
+# recorded nodes from a loss back to the parameters:
 #
 #     w (leaf) --+
 #                +--> MatMulBackward --> y --> SumBackward --> loss        loss.backward()
@@ -183,8 +188,25 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-def graph_op(node: type, inputs: tuple = ("self",)):
+def _resolve_node(node, op) -> type:
+    """The Function subclass that `graph_op(node)` names: `node` itself, or what `node()` returns (given)."""
+    rule = node if isinstance(node, type) else node()
+    if not (isinstance(rule, type) and issubclass(rule, Function)):
+        raise TypeError(f"graph_op on {op.__qualname__}: expected a Function subclass, or a function "
+                        f"of no arguments returning one; got {rule!r}")
+    return rule
+
+
+def graph_op(node, inputs: tuple = ("self",)):
     """Decorate an op so that its result records a `node` (a Function subclass) when needed.
+
+    `node` is the Function subclass, or a function of no arguments that returns it. The second
+    form lets an op come before its rule in the file: the Tensor's methods are written here
+    in module 01, their rules after the class, in module 05's part. A decorator's arguments
+    run when the `def` runs, before the rule's class exists; a lambda's body runs only when
+    called. So `@graph_op(lambda: AddBackward, ...)` looks the class up at the op's first call
+    (the whole file has run by then) and keeps it. An op defined below its rule (module 09)
+    names the class directly: `@graph_op(Conv2dBackward, ...)`.
 
     `inputs` names the op's parameters that are Tensors gradients flow to; Python numbers and
     arrays among them become constant Tensors. Every other parameter lands in the node's
@@ -195,9 +217,13 @@ def graph_op(node: type, inputs: tuple = ("self",)):
 
     def decorate(op):
         bind = arguments_binder(op)
+        rule = None                    # the Function subclass, resolved at the first call
 
         @functools.wraps(op)
         def recorded(*args, **kwargs):
+            nonlocal rule
+            if rule is None:
+                rule = _resolve_node(node, op)
             out = op(*args, **kwargs)
             if not _GradMode.enabled or not isinstance(out, Tensor):
                 return out
@@ -210,7 +236,7 @@ def graph_op(node: type, inputs: tuple = ("self",)):
                 params["module"] = params.pop("self")
             if any(t.requires_grad for t in tensors):
                 out.requires_grad = True
-                out._grad_fn = node(tensors, out.data, params)
+                out._grad_fn = rule(tensors, out.data, params)
             return out
 
         return recorded
@@ -218,10 +244,588 @@ def graph_op(node: type, inputs: tuple = ("self",)):
     return decorate
 
 
+# ---------------------------------------------------------------------- the Tensor
+
+
+class Tensor:
+    """An n-dimensional array of numbers with a PyTorch-like interface, backed by NumPy.
+
+    Attributes
+        data           np.ndarray holding the values (owned by this Tensor: a copy)
+        requires_grad  bool; stored now, used from module 05 (autograd)
+        grad           None until module 05 fills it with the gradient of a loss
+    """
+
+    # Make NumPy hand mixed expressions to us: `ndarray + Tensor` calls Tensor.__radd__ and
+    # `ndarray @ Tensor` calls Tensor.__rmatmul__, instead of NumPy looping over the Tensor.
+    __array_ufunc__ = None
+
+    # The Function node that made this Tensor (module 05); None for a Tensor you created.
+    _grad_fn = None
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        """Build a Tensor from a Tensor, np.ndarray, (nested) list, or a number.
+
+        TODO: Set `self.data` (an np.ndarray that is a *copy* of the input),
+        `self.requires_grad` (a bool) and `self.grad` (None).
+
+        APPROACH:
+            1. A Tensor argument contributes its array (so `Tensor(t)` copies t).
+            2. Choose the dtype: an explicit `dtype` wins; else floating NumPy data
+               (an array or a NumPy scalar with a float dtype) keeps its dtype; everything
+               else (Python numbers, lists, int and bool arrays) becomes DEFAULT_DTYPE.
+            3. Store a copy, never the caller's array: a Tensor must not change when the
+               caller later writes into the array it passed.
+
+        EXAMPLE:
+            >>> Tensor([[1, 2], [3, 4]]).dtype                # int list -> float32
+            dtype('float32')
+            >>> Tensor(np.zeros(3, dtype=np.float64)).dtype   # float64 array is kept
+            dtype('float64')
+            >>> a = np.ones(2); t = Tensor(a); a[0] = 5.0; t.data.tolist()   # a copy
+            [1.0, 1.0]
+
+        HINTS:
+            - A dtype's `kind` is "f" for float16/32/64 (a cheaper test than
+              `np.issubdtype`, which says the same).
+            - NumPy data is an `np.ndarray` or a NumPy scalar (`np.generic`); telling it
+              from Python data matters: a Python float would otherwise become float64.
+            - `np.array` copies by default; `np.asarray` does not.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__init__ (see its docstring)")
+
+    # ------------------------------------------------------------------ properties (given)
+
+    @property
+    def shape(self) -> tuple:
+        """Size of each dimension, e.g. (2, 3)."""
+        return self.data.shape
+
+    @property
+    def size(self) -> int:
+        """Total number of elements (the product of the shape; 1 for a 0-d Tensor)."""
+        return int(self.data.size)
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions (0 for a scalar Tensor)."""
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        """NumPy dtype of the elements, e.g. dtype('float32')."""
+        return self.data.dtype
+
+    def __array__(self, dtype=None, copy=None):
+        """Let `np.asarray(tensor)` see the values (given; used by plotting and tests)."""
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    # ------------------------------------------------------------------ element-wise ops
+
+    @graph_op(lambda: AddBackward, inputs=("self", "other"))
+    def __add__(self, other):
+        """Element-wise `self + other` with broadcasting.
+
+        TODO: Return a new Tensor holding the element-wise sum of the two arrays, after
+        checking that the two shapes broadcast.
+
+        APPROACH:
+            1. Convert `other` with the given `_as_tensor` helper, with this Tensor as
+               `like`: numbers and arrays become Tensors, and a Python number keeps this
+               Tensor's dtype.
+            2. Check the shapes with your `_broadcast_shape` (verb "add") before computing:
+               its error names both shapes, NumPy's would not.
+            3. Add the two arrays (NumPy broadcasts them); the sum becomes a new Tensor.
+
+        EXAMPLE:
+            >>> Tensor([[1, 2, 3], [4, 5, 6]]) + Tensor([10, 20, 30])   # (2, 3) + (3,)
+            Tensor([[11., 22., 33.],
+                    [14., 25., 36.]], shape=(2, 3))
+
+        HINTS:
+            - The same three steps, with another operator and verb, give `__sub__`,
+              `__mul__` and `__truediv__`.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__add__ (see its docstring)")
+
+    def __radd__(self, other):
+        """`other + self` when `other` is not a Tensor (e.g. `2.0 + t`, `array + t`).
+
+        TODO: Return `other + self` as a Tensor.
+
+        APPROACH: Convert `other` as `__add__` does, then let the converted Tensor do the
+        work with its own `__add__`, keeping the operands in their original order (`other`
+        on the left).
+
+        EXAMPLE:
+            >>> 1.0 + Tensor([1, 2])
+            Tensor([2., 3.], shape=(2,))
+
+        HINTS:
+            - Python calls `t.__radd__(x)` for `x + t` when `x` does not know Tensors.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__radd__ (see its docstring)")
+
+    @graph_op(lambda: SubBackward, inputs=("self", "other"))
+    def __sub__(self, other):
+        """Element-wise `self - other` with broadcasting.
+
+        TODO: Like `__add__`, with subtraction (verb "subtract" in the error message).
+
+        APPROACH: The three steps of `__add__`, with the verb "subtract".
+
+        EXAMPLE:
+            >>> Tensor([5, 7]) - 2
+            Tensor([3., 5.], shape=(2,))
+
+        HINTS:
+            - Order matters: this is `self - other`, not `other - self`.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__sub__ (see its docstring)")
+
+    def __rsub__(self, other):
+        """`other - self` when `other` is not a Tensor (e.g. `1.0 - t`).
+
+        TODO: Return `other - self` as a Tensor.
+
+        APPROACH: As `__radd__`: convert `other`, then subtract `self` from it.
+
+        EXAMPLE:
+            >>> 10 - Tensor([1, 2])
+            Tensor([9., 8.], shape=(2,))
+
+        HINTS:
+            - `1 - t` is not `t - 1`: keep `other` on the left.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__rsub__ (see its docstring)")
+
+    @graph_op(lambda: MulBackward, inputs=("self", "other"))
+    def __mul__(self, other):
+        """Element-wise `self * other` with broadcasting (not a matrix product).
+
+        TODO: Like `__add__`, with multiplication (verb "multiply").
+
+        APPROACH: The three steps of `__add__`, with the verb "multiply".
+
+        EXAMPLE:
+            >>> Tensor([[1], [2]]) * Tensor([10, 20, 30])      # (2, 1) * (3,) -> (2, 3)
+            Tensor([[10., 20., 30.],
+                    [20., 40., 60.]], shape=(2, 3))
+
+        HINTS:
+            - `*` multiplies matching elements; `@` (matmul) is the matrix product.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__mul__ (see its docstring)")
+
+    def __rmul__(self, other):
+        """`other * self` when `other` is not a Tensor (e.g. `0.5 * t`).
+
+        TODO: Return `other * self` as a Tensor.
+
+        APPROACH: As `__radd__`: convert `other`, then multiply.
+
+        EXAMPLE:
+            >>> 3 * Tensor([1, 2])
+            Tensor([3., 6.], shape=(2,))
+
+        HINTS:
+            - Keep `other` on the left, as for `__rsub__` (so error messages read right).
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__rmul__ (see its docstring)")
+
+    @graph_op(lambda: DivBackward, inputs=("self", "other"))
+    def __truediv__(self, other):
+        """Element-wise `self / other` with broadcasting.
+
+        TODO: Like `__add__`, with true division (verb "divide").
+
+        APPROACH: The three steps of `__add__`, with the verb "divide".
+
+        EXAMPLE:
+            >>> Tensor([1, 2]) / 4
+            Tensor([0.25, 0.5 ], shape=(2,))
+
+        HINTS:
+            - Division by zero follows IEEE floats (inf or nan), as in NumPy and PyTorch;
+              no need to check for it (`np.errstate` can silence NumPy's warning).
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__truediv__ (see its docstring)")
+
+    def __rtruediv__(self, other):
+        """`other / self` when `other` is not a Tensor (e.g. `1.0 / t`).
+
+        TODO: Return `other / self` as a Tensor.
+
+        APPROACH: As `__radd__`: convert `other`, then divide it by `self`.
+
+        EXAMPLE:
+            >>> 1 / Tensor([2, 4])
+            Tensor([0.5 , 0.25], shape=(2,))
+
+        HINTS:
+            - `1 / t` is the reciprocal of t, not `t / 1`.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__rtruediv__ (see its docstring)")
+
+    @graph_op(lambda: NegBackward)
+    def __neg__(self):
+        """`-self`, element-wise.
+
+        TODO: Return a new Tensor with every element negated.
+
+        APPROACH: Negate the array into a new one; the result has this Tensor's shape and
+        dtype.
+
+        EXAMPLE:
+            >>> -Tensor([1, -2])
+            Tensor([-1.,  2.], shape=(2,))
+
+        HINTS:
+            - Return a new Tensor; do not change `self.data` in place.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__neg__ (see its docstring)")
+
+    # ------------------------------------------------------------------ matrix product
+
+    @graph_op(lambda: MatMulBackward, inputs=("self", "other"))
+    def matmul(self, other):
+        """Matrix product `self @ other` with NumPy's rules (2-D, batched N-D, 1-D).
+
+        TODO: Check the shapes, with errors that name both, then return the matrix product
+        of the two arrays as a new Tensor.
+
+        APPROACH:
+            1. Convert `other` as `__add__` does.
+            2. A 0-d operand has no matrix dimensions: a ValueError naming both shapes.
+            3. The inner dimensions must agree: the last dim of `self` against the
+               second-to-last of `other` (its only dim if `other` is 1-D). Otherwise a
+               ValueError such as "matmul: Tensor of shape (2, 3) @ (4, 5): inner
+               dimensions 3 and 4 differ".
+            4. The leading (batch) dimensions, all but the last two, broadcast like an
+               element-wise op; a ValueError naming both shapes if they do not.
+            5. NumPy's matrix product does the arithmetic; return its result as a new Tensor.
+
+                 (B, T, C) @ (C, D)  ->  (B, T, D)       # batch dims broadcast
+                  M x K   @   K x N  ->   M x N          # K must agree
+
+        EXAMPLE:
+            >>> Tensor([[1, 2]]) @ Tensor([[3], [4]])       # (1, 2) @ (2, 1) -> (1, 1)
+            Tensor([[11.]], shape=(1, 1))
+            >>> Tensor(np.ones((8, 4, 3))).matmul(np.ones((3, 5))).shape
+            (8, 4, 5)
+
+        HINTS:
+            - NumPy treats a 1-D left operand as a row (1, K) and a 1-D right operand as
+              a column (K, 1), then drops that dimension from the result.
+            - `np.broadcast_shapes` raises its own ValueError when shapes disagree: catch
+              it and raise yours, which names the two Tensors' shapes.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.matmul (see its docstring)")
+
+    def __matmul__(self, other):
+        """`self @ other`: the same as `self.matmul(other)`.
+
+        TODO: Delegate to `matmul`.
+
+        APPROACH: One line.
+
+        EXAMPLE:
+            >>> (Tensor(np.eye(2)) @ Tensor([[1, 2], [3, 4]])).shape
+            (2, 2)
+
+        HINTS:
+            - Python calls `a.__matmul__(b)` for `a @ b`.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__matmul__ (see its docstring)")
+
+    def __rmatmul__(self, other):
+        """`other @ self` when `other` is not a Tensor (e.g. `ndarray @ t`).
+
+        TODO: Return `other @ self` as a Tensor.
+
+        APPROACH: As `__radd__`: convert `other`, then let it multiply `self` with its own
+        `matmul`.
+
+        EXAMPLE:
+            >>> np.ones((1, 2), dtype=np.float32) @ Tensor([[1], [2]])
+            Tensor([[3.]], shape=(1, 1))
+
+        HINTS:
+            - The matrix product does not commute: keep `other` on the left.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__rmatmul__ (see its docstring)")
+
+    # ------------------------------------------------------------------ shape ops
+
+    @graph_op(lambda: ReshapeBackward)
+    def reshape(self, *shape):
+        """Same elements in a new shape: `t.reshape(2, 3)` or `t.reshape((2, 3))`.
+
+        TODO: Return a new Tensor with the requested shape; at most one dimension may be
+        -1 (inferred from the others).
+
+        APPROACH:
+            1. Accept both call styles: if `shape` is a single tuple/list, unpack it.
+            2. Validate: every entry an int >= 0, or -1 (at most once).
+            3. If there is a -1, infer it from `self.size` and the product of the others.
+            4. If the sizes multiply to another number than `self.size`: a ValueError naming
+               the old and the requested shape, e.g. "cannot reshape Tensor of shape (2, 3)
+               (6 elements) into (4, 2)".
+            5. Reshape the array to the full shape and return it as a new Tensor.
+
+        EXAMPLE:
+            >>> Tensor(np.arange(6)).reshape(2, -1).shape      # (6,) -> (2, 3)
+            (2, 3)
+
+        HINTS:
+            - `math.prod(())` is 1, the size of a 0-d Tensor.
+            - A -1 cannot be inferred when the other dimensions multiply to 0.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.reshape (see its docstring)")
+
+    @graph_op(lambda: TransposeBackward)
+    def transpose(self, dim0=-2, dim1=-1):
+        """Swap two dimensions; by default the last two (the matrix transpose).
+
+        TODO: Return a new Tensor with dimensions `dim0` and `dim1` swapped.
+
+        APPROACH:
+            1. Normalise both dims with your `_normalize_dim` (op "transpose"): negative
+               dims work and out-of-range ones raise IndexError, so a 1-D Tensor with the
+               default dims raises, as in PyTorch.
+            2. Swap exactly those two axes of the array (NumPy has a function for it; `.T`
+               reverses all axes, which is wrong beyond 2-D) and return a new Tensor.
+
+        EXAMPLE:
+            >>> Tensor(np.zeros((2, 3, 4))).transpose().shape       # (B, T, C) -> (B, C, T)
+            (2, 4, 3)
+            >>> Tensor(np.zeros((2, 3, 4))).transpose(0, -1).shape
+            (4, 3, 2)
+
+        HINTS:
+            - Attention computes `q @ k.transpose(-2, -1)`: (B, T, D) @ (B, D, T).
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.transpose (see its docstring)")
+
+    # ------------------------------------------------------------------ reductions
+
+    @graph_op(lambda: SumBackward)
+    def sum(self, axis=None, keepdims=False):
+        """Sum of elements over `axis` (None = all; an int; or a tuple of ints).
+
+        TODO: Return the sum as a new Tensor.
+
+        APPROACH:
+            1. Normalise `axis` with your `_normalize_axes` (op "sum"): None stays None, ints
+               and tuples become a tuple of non-negative dims, bad axes raise.
+            2. Let NumPy reduce the array over those axes, passing `keepdims` on; return
+               the result as a new Tensor.
+
+        EXAMPLE:
+            >>> x = Tensor([[1, 2, 3], [4, 5, 6]])     # (2, 3)
+            >>> x.sum().item(), x.sum(axis=0).shape, x.sum(axis=1, keepdims=True).shape
+            (21.0, (3,), (2, 1))
+
+        HINTS:
+            - `keepdims=True` keeps reduced dims as size 1, so the result broadcasts back
+              against the input: `x - x.mean(axis=-1, keepdims=True)`.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.sum (see its docstring)")
+
+    @graph_op(lambda: MeanBackward)
+    def mean(self, axis=None, keepdims=False):
+        """Arithmetic mean over `axis` (same `axis`/`keepdims` rules as `sum`).
+
+        TODO: Return the mean as a new Tensor; the mean of zero elements is an error.
+
+        APPROACH:
+            1. Normalise `axis` as `sum` does (op "mean").
+            2. Count the elements averaged into each output: all of them for axis None, else
+               the product of the sizes of the reduced dims. A count of 0 is a ValueError
+               naming the shape (NumPy would return nan with a warning).
+            3. NumPy's mean over those axes, `keepdims` passed on, as a new Tensor.
+
+        EXAMPLE:
+            >>> Tensor([[1, 2], [3, 4]]).mean(axis=1)
+            Tensor([1.5, 3.5], shape=(2,))
+
+        HINTS:
+            - mean = sum / count; NumPy's `.mean` does both and keeps float32.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.mean (see its docstring)")
+
+    @graph_op(lambda: MaxBackward)
+    def max(self, axis=None, keepdims=False):
+        """Largest element over `axis` (same `axis`/`keepdims` rules as `sum`).
+
+        TODO: Return the maximum as a new Tensor; the max of zero elements is an error.
+
+        APPROACH: As `mean`: normalise the axes, a ValueError naming the shape if the
+        reduced dimensions hold no elements, then NumPy's max over those axes.
+
+        EXAMPLE:
+            >>> Tensor([[1, 5], [7, 2]]).max(axis=0)
+            Tensor([7., 5.], shape=(2,))
+
+        HINTS:
+            - Losses subtract `x.max(axis=-1, keepdims=True)` before `exp` so that it never
+              overflows (module 04).
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.max (see its docstring)")
+
+    # ------------------------------------------------------------------ indexing & access
+
+    @graph_op(lambda: GetItemBackward)
+    def __getitem__(self, key):
+        """`t[key]` as a new Tensor: ints, slices, `None`, `...`, and integer arrays.
+
+        TODO: Index `self.data` as NumPy does and wrap the result in a new Tensor.
+
+        APPROACH:
+            1. Pass the key through the given `_index_key` helper: a Tensor used as an index
+               holds floats, and NumPy indexes with integers only.
+            2. Index the array. Catch NumPy's IndexError and raise your own, naming the key
+               and this Tensor's shape.
+            3. Return the result as a new Tensor (a copy: changing it never changes `self`).
+
+        EXAMPLE:
+            >>> x = Tensor([[1, 2, 3], [4, 5, 6]])
+            >>> x[1].shape, x[:, 1:].shape, x[[0, 0, 1]].shape
+            ((3,), (2, 2), (3, 3))
+
+        HINTS:
+            - An embedding lookup (module 11) is integer-array indexing: `W[token_ids]`.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__getitem__ (see its docstring)")
+
+    def __len__(self):
+        """Size of the first dimension, as for a list; a 0-d Tensor has no length.
+
+        TODO: Return the size of the first dimension; raise TypeError for a 0-d Tensor.
+
+        APPROACH: A 0-d Tensor has no first dimension: check for that before reading the
+        shape.
+
+        EXAMPLE:
+            >>> len(Tensor(np.zeros((4, 3))))
+            4
+
+        HINTS:
+            - PyTorch says "len() of a 0-d tensor"; say something as clear.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__len__ (see its docstring)")
+
+    def item(self):
+        """The single value of a one-element Tensor, as a Python float.
+
+        TODO: Return the only element as a Python float; raise ValueError naming the shape
+        if the Tensor does not hold exactly one element.
+
+        APPROACH: Count the elements, not the dims: shape (1, 1) holds one, (2,) does not.
+        Then convert that element to a Python float (not a NumPy scalar).
+
+        EXAMPLE:
+            >>> Tensor([[3.5]]).item()
+            3.5
+
+        HINTS:
+            - Used to log a loss: `loss.item()`.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.item (see its docstring)")
+
+    def numpy(self):
+        """The underlying np.ndarray (not a copy: changing it changes the Tensor).
+
+        TODO: Return the Tensor's own array, not a copy.
+
+        APPROACH: One line.
+
+        EXAMPLE:
+            >>> Tensor([1, 2]).numpy()
+            array([1., 2.], dtype=float32)
+
+        HINTS:
+            - Like PyTorch's `.numpy()`, this shares memory with the Tensor.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.numpy (see its docstring)")
+
+    def __repr__(self):
+        """E.g. `Tensor([[1., 2.]], shape=(1, 2))`, plus `, requires_grad=True` if set.
+
+        TODO: Return a string with the values, the shape, the dtype if it is not float32,
+        and `requires_grad=True` when it is set.
+
+        APPROACH:
+            1. Format the values with `np.array2string`: a ", " separator gives the list
+               look of the EXAMPLE, and its `prefix` (the text printed before the values,
+               here "Tensor(") makes NumPy indent continuation lines under the first value.
+            2. Then the parts, each after ", ": `shape=...`; `dtype=...`, only if it is not
+               the default; `requires_grad=True`, only if set. Close the parenthesis.
+
+        EXAMPLE:
+            >>> Tensor([[1, 2]], requires_grad=True)
+            Tensor([[1., 2.]], shape=(1, 2), requires_grad=True)
+
+        HINTS:
+            - Build a list of the parts and join them: no special case for the commas.
+        """
+        raise NotImplementedError("Module 01 (tensor): write Tensor.__repr__ (see its docstring)")
+
+    # ------------------------------------------------------------------ autograd (module 05)
+
+    def backward(self, gradient=None):
+        """Fill `.grad` of every leaf Tensor that requires grad with d(self)/d(leaf).
+
+        Not part of module 01: module 05 (autograd) writes this body; leave it until then.
+
+        TODO: Run the chain rule from this Tensor back through the recorded graph.
+
+        APPROACH:
+            1. `self` must require grad (else RuntimeError: nothing to differentiate). The
+               seed is `gradient` (an array/Tensor of self's shape; ValueError naming both
+               shapes otherwise) or, for a one-element Tensor, 1 (RuntimeError for a larger
+               Tensor without `gradient`: which direction?).
+            2. Your `_topological_order` lists every Tensor after the Tensors it was made
+               from. Walk it in reverse (from self back to the leaves), keeping the gradient
+               reached so far for each Tensor, keyed by identity (`id`): Tensors compare
+               element-wise, so they cannot be dict keys by value.
+            3. At a Tensor made by an op (its `_grad_fn` is set): run that node's rule once,
+               on the Tensor's complete gradient, and add each returned gradient to the
+               entry of the matching input (a Tensor used twice gets both contributions:
+               the "diamond" below).
+            4. At a leaf with requires_grad: add the gradient into `.grad`, a Tensor of the
+               leaf's shape and dtype (so two backward calls accumulate, as in PyTorch).
+
+                x --+--> a = x * 2 --+
+                    |                +--> y = a + b       dy/dx = 2 + 3: both paths add
+                    +--> b = x * 3 --+
+
+        EXAMPLE:
+            >>> x = Tensor([1.0, 2.0], requires_grad=True)
+            >>> (x * x).sum().backward(); x.grad
+            Tensor([2., 4.], shape=(2,))
+
+        HINTS:
+            - Add gradients into new arrays, never in place: two inputs of an add receive
+              the very same array.
+            - Store a leaf's gradient in the leaf's own dtype.
+        """
+        raise NotImplementedError("Module 05 (autograd): write Tensor.backward (see its docstring)")
+
+    def detach(self) -> "Tensor":
+        """The same values, cut from the graph: a Tensor that shares `.data` and requires no grad (given)."""
+        return _wrap(self.data)
+
+
+# ============================================================================================
+# MODULE 05 (AUTOGRAD) STARTS HERE. In module 01, skip to "given helpers" below: nothing in
+# this part runs in your tests, and its bodies raise NotImplementedError naming module 05.
+# ============================================================================================
+#
 # ---------------------------------------------------------------------- backward rules (module 05)
-# Module 05 (autograd) fills these in; in module 01, read on to the Tensor. Each rule gets
-# `grad` = dL/d(output), an array of the output's shape, and returns dL/d(input) for each input
-# (None where `needs_input_grad` is False). The chain rule for one op is all a rule knows.
+# One rule per op of the Tensor above, found by its `@graph_op(lambda: ...Backward)`. Each rule
+# gets `grad` = dL/d(output), an array of the output's shape, and returns dL/d(input) for each
+# input (None where `needs_input_grad` is False). The chain rule for one op is all a rule knows.
 
 
 def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -265,7 +869,7 @@ class AddBackward(Function):
         """TODO: Return (dL/da, dL/db) for out = a + b with broadcasting.
 
         APPROACH: d(a + b)/da = 1, so dL/da = grad; the same for b. Each input may have been
-        broadcast: pass each through `_unbroadcast(grad, its shape)`.
+        broadcast: sum each gradient back to its input's shape with your `_unbroadcast`.
 
         EXAMPLE: a (2, 3) + b (3,), grad of ones (2, 3) -> da ones (2, 3), db [2, 2, 2].
 
@@ -321,7 +925,7 @@ class DivBackward(Function):
         EXAMPLE: a [1, 2] / b [2, 4], grad [1, 1] -> da [0.5, 0.25], db [-0.25, -0.125].
 
         HINTS:
-            - `-grad * out / b` is the same as `-grad * a / b**2` and uses the saved output.
+            - -a/b^2 = -out/b: the saved output (`self.output`) gives the same number.
         """
         raise NotImplementedError("Module 05 (autograd): write DivBackward.backward (see its docstring)")
 
@@ -349,18 +953,19 @@ class MatMulBackward(Function):
         """TODO: Return (dL/da, dL/db) for out = a @ b, for 2-D, batched and 1-D operands.
 
         APPROACH:
-            1. For 2-D: da = grad @ b.T (shape of a), db = a.T @ grad (shape of b).
-            2. Batched (..., M, K) @ (..., K, N): the same with the last two dims swapped
-               (`np.swapaxes(x, -1, -2)`), then `_unbroadcast` to each input's shape (batch
-               dims may have been broadcast, e.g. (B, T, C) @ (C, D)).
-            3. A 1-D a acts as a row (1, K), a 1-D b as a column (K, 1), and NumPy drops that
-               dim from the result: view them as 2-D, put the dropped dim back into grad
-               (`np.expand_dims`), and reshape each gradient to its input's shape at the end.
+            1. 2-D: each gradient is a matrix product of grad with the OTHER input,
+               transposed; the shapes leave one way to write each (diagram).
+            2. Batched (..., M, K) @ (..., K, N): the same, where "transposed" swaps only the
+               last two dims; then `_unbroadcast` to each input's shape (batch dims may have
+               been broadcast, e.g. (B, T, C) @ (C, D)).
+            3. A 1-D a acts as a row (1, K), a 1-D b as a column (K, 1), and NumPy dropped
+               that dim from the result: work with the 2-D views, give grad its dropped dim
+               back, and reshape each gradient to its input's shape at the end.
             4. Skip the input that needs no gradient (the data x of `x @ W`).
 
-                 a (M, K) @ b (K, N) = out (M, N)
-                 da = grad (M, N) @ b.T (N, K)   -> (M, K)
-                 db = a.T (K, M) @ grad (M, N)   -> (K, N)
+                 A (M, K) @ B (K, N) = out (M, N)          G = dL/d(out) (M, N)
+                 dA (M, K) = G (M, N) times B^T (N, K)
+                 dB (K, N) = A^T (K, M) times G (M, N)
 
         EXAMPLE: a (4, 3) @ b (3, 2): da has shape (4, 3), db (3, 2).
 
@@ -393,8 +998,8 @@ class TransposeBackward(Function):
     def backward(self, grad):
         """TODO: Return (dL/da,) for a swap of two dims.
 
-        APPROACH: Swap the same two dims of grad back: `np.swapaxes(grad, d0, d1)`, with
-        `d0 = self.params["dim0"]` and `d1 = self.params["dim1"]`.
+        APPROACH: A swap is its own inverse: swap the same two dims of grad. They are in
+        `self.params`, under the op's parameter names.
 
         EXAMPLE: a (2, 3, 4).transpose(0, 2) -> (4, 3, 2); grad (4, 3, 2) -> da (2, 3, 4).
 
@@ -414,9 +1019,10 @@ class SumBackward(Function):
         APPROACH:
             1. Each input element adds to exactly one output element with weight 1, so its
                gradient is that output's gradient.
-            2. Put the reduced dims back as size 1: `grad.reshape(_keepdims_shape(a.shape,
-               axis, "sum"))` (this also works when keepdims was True).
-            3. Broadcast to the input's shape: `np.broadcast_to(..., a.shape)`.
+            2. Put the reduced dims back into grad as size 1: the given `_keepdims_shape`
+               computes that shape from the input's shape and `axis` (whatever keepdims was).
+            3. Broadcast that to the input's shape: a read-only view is fine, since a rule
+               never writes into a gradient.
 
         EXAMPLE: a (2, 3).sum(axis=1) -> (2,); grad [1, 2] -> da [[1, 1, 1], [2, 2, 2]].
 
@@ -433,7 +1039,7 @@ class MeanBackward(Function):
         """TODO: Return (dL/da,) for a mean over `axis`.
 
         APPROACH: As SumBackward, divided by the number of elements averaged into each
-        output (a.size // out.size).
+        output: the input's size over the output's.
 
         EXAMPLE: a (2, 2).mean() -> (); grad 1 -> da [[0.25, 0.25], [0.25, 0.25]].
 
@@ -452,10 +1058,11 @@ class MaxBackward(Function):
         APPROACH:
             1. Only the largest element of each slice reached the output: it gets the
                gradient, the others 0.
-            2. With keepdims shapes (`_keepdims_shape`), `mask = a == out_kept` marks the
-               maxima; when several elements tie, split the gradient equally between them
-               (divide by the number of maxima in the slice), as PyTorch's amax does.
-            3. Return `mask * grad_kept / count_of_maxima`.
+            2. Give the output and grad their reduced dims back as size 1
+               (`_keepdims_shape`): comparing the input with the output then marks, by
+               broadcasting, the maxima of every slice.
+            3. When several elements tie for the maximum, split the gradient equally among
+               them (count the maxima of each slice), as PyTorch's amax does.
 
         EXAMPLE: a [1, 5, 2].max() -> 5; grad 1 -> da [0, 1, 0].
 
@@ -473,11 +1080,11 @@ class GetItemBackward(Function):
 
         APPROACH:
             1. Start from zeros of the input's shape and dtype.
-            2. Add grad at the indexed positions with `np.add.at(da, key, grad)`: unlike
-               `da[key] += grad`, it adds once *per occurrence*, so `a[[0, 0]]` gives
-               position 0 a gradient of 2 (an embedding row looked up twice, module 11).
-            3. The key is `_index_key(self.params["key"])` (Tensors used as indices become
-               int arrays, as in the forward).
+            2. Add grad at the indexed positions with `np.add.at`: unlike an indexed `+=`,
+               it adds once *per occurrence*, so `a[[0, 0]]` gives position 0 a gradient of
+               2 (an embedding row looked up twice, module 11).
+            3. The key is in `self.params`; convert it with `_index_key`, as the forward did
+               (Tensors used as indices become int arrays).
 
         EXAMPLE: a (3,)[[0, 0, 2]]; grad [1, 1, 1] -> da [2, 0, 1].
 
@@ -487,564 +1094,7 @@ class GetItemBackward(Function):
         raise NotImplementedError("Module 05 (autograd): write GetItemBackward.backward (see its docstring)")
 
 
-# ---------------------------------------------------------------------- the Tensor
-
-
-class Tensor:
-    """An n-dimensional array of numbers with a PyTorch-like interface, backed by NumPy.
-
-    Attributes
-        data           np.ndarray holding the values (owned by this Tensor: a copy)
-        requires_grad  bool; stored now, used from module 05 (autograd)
-        grad           None until module 05 fills it with the gradient of a loss
-    """
-
-    # Make NumPy hand mixed expressions to us: `ndarray + Tensor` calls Tensor.__radd__ and
-    # `ndarray @ Tensor` calls Tensor.__rmatmul__, instead of NumPy looping over the Tensor.
-    __array_ufunc__ = None
-
-    # The Function node that made this Tensor (module 05); None for a Tensor you created.
-    _grad_fn = None
-
-    def __init__(self, data, requires_grad=False, dtype=None):
-        """Build a Tensor from a Tensor, np.ndarray, (nested) list, or a number.
-
-        TODO: Set `self.data` (an np.ndarray that is a *copy* of the input),
-        `self.requires_grad` (a bool) and `self.grad` (None).
-
-        APPROACH:
-            1. If `data` is a Tensor, take its `.data` array.
-            2. Choose the dtype: an explicit `dtype` wins; else floating NumPy data
-               (np.ndarray or NumPy scalar with a float dtype) keeps its dtype; everything
-               else (Python numbers, lists, int and bool arrays) becomes DEFAULT_DTYPE.
-            3. Store `np.array(data, dtype=...)` (np.array copies by default).
-
-        EXAMPLE:
-            >>> Tensor([[1, 2], [3, 4]]).dtype                # int list -> float32
-            dtype('float32')
-            >>> Tensor(np.zeros(3, dtype=np.float64)).dtype   # float64 array is kept
-            dtype('float64')
-            >>> a = np.ones(2); t = Tensor(a); a[0] = 5.0; t.data.tolist()   # a copy
-            [1.0, 1.0]
-
-        HINTS:
-            - `arr.dtype.kind == "f"` is True for float16/32/64 (and cheaper than
-              `np.issubdtype(arr.dtype, np.floating)`, which says the same).
-            - `isinstance(data, (np.ndarray, np.generic))` tells NumPy data from Python data;
-              a Python float would otherwise become float64.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__init__ (see its docstring)")
-
-    # ------------------------------------------------------------------ properties (given)
-
-    @property
-    def shape(self) -> tuple:
-        """Size of each dimension, e.g. (2, 3)."""
-        return self.data.shape
-
-    @property
-    def size(self) -> int:
-        """Total number of elements (the product of the shape; 1 for a 0-d Tensor)."""
-        return int(self.data.size)
-
-    @property
-    def ndim(self) -> int:
-        """Number of dimensions (0 for a scalar Tensor)."""
-        return self.data.ndim
-
-    @property
-    def dtype(self) -> np.dtype:
-        """NumPy dtype of the elements, e.g. dtype('float32')."""
-        return self.data.dtype
-
-    def __array__(self, dtype=None, copy=None):
-        """Let `np.asarray(tensor)` see the values (given; used by plotting and tests)."""
-        return self.data if dtype is None else self.data.astype(dtype)
-
-    # ------------------------------------------------------------------ element-wise ops
-
-    @graph_op(AddBackward, inputs=("self", "other"))
-    def __add__(self, other):
-        """Element-wise `self + other` with broadcasting.
-
-        TODO: Return a new Tensor holding the element-wise sum of the two arrays, after
-        checking that the two shapes broadcast.
-
-        APPROACH:
-            1. `other = _as_tensor(other, like=self)` (turns numbers/arrays into Tensors).
-            2. `_broadcast_shape("add", self.shape, other.shape)` raises a clear error
-               if the shapes are incompatible.
-            3. Add the two `.data` arrays (NumPy broadcasts them) and wrap the sum in a
-               new Tensor.
-
-        EXAMPLE:
-            >>> Tensor([[1, 2, 3], [4, 5, 6]]) + Tensor([10, 20, 30])   # (2, 3) + (3,)
-            Tensor([[11., 22., 33.],
-                    [14., 25., 36.]], shape=(2, 3))
-
-        HINTS:
-            - The same three lines, with another operator and verb, give `__sub__`,
-              `__mul__` and `__truediv__`.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__add__ (see its docstring)")
-
-    def __radd__(self, other):
-        """`other + self` when `other` is not a Tensor (e.g. `2.0 + t`, `array + t`).
-
-        TODO: Return `other + self` as a Tensor.
-
-        APPROACH: Convert `other` with `_as_tensor(other, like=self)` and reuse `__add__`
-        with the operands in the original order (`other` on the left).
-
-        EXAMPLE:
-            >>> 1.0 + Tensor([1, 2])
-            Tensor([2., 3.], shape=(2,))
-
-        HINTS:
-            - Python calls `t.__radd__(x)` for `x + t` when `x` does not know Tensors.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__radd__ (see its docstring)")
-
-    @graph_op(SubBackward, inputs=("self", "other"))
-    def __sub__(self, other):
-        """Element-wise `self - other` with broadcasting.
-
-        TODO: Like `__add__`, with subtraction (verb "subtract" in the error message).
-
-        APPROACH: `_as_tensor`, `_broadcast_shape("subtract", ...)`, `Tensor(a - b)`.
-
-        EXAMPLE:
-            >>> Tensor([5, 7]) - 2
-            Tensor([3., 5.], shape=(2,))
-
-        HINTS:
-            - Order matters: this is `self - other`, not `other - self`.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__sub__ (see its docstring)")
-
-    def __rsub__(self, other):
-        """`other - self` when `other` is not a Tensor (e.g. `1.0 - t`).
-
-        TODO: Return `other - self` as a Tensor.
-
-        APPROACH: Convert `other` with `_as_tensor(other, like=self)`, then subtract `self`
-        from it.
-
-        EXAMPLE:
-            >>> 10 - Tensor([1, 2])
-            Tensor([9., 8.], shape=(2,))
-
-        HINTS:
-            - `1 - t` is not `t - 1`: keep `other` on the left.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__rsub__ (see its docstring)")
-
-    @graph_op(MulBackward, inputs=("self", "other"))
-    def __mul__(self, other):
-        """Element-wise `self * other` with broadcasting (not a matrix product).
-
-        TODO: Like `__add__`, with multiplication (verb "multiply").
-
-        APPROACH: `_as_tensor`, `_broadcast_shape("multiply", ...)`, `Tensor(a * b)`.
-
-        EXAMPLE:
-            >>> Tensor([[1], [2]]) * Tensor([10, 20, 30])      # (2, 1) * (3,) -> (2, 3)
-            Tensor([[10., 20., 30.],
-                    [20., 40., 60.]], shape=(2, 3))
-
-        HINTS:
-            - `*` multiplies matching elements; `@` (matmul) is the matrix product.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__mul__ (see its docstring)")
-
-    def __rmul__(self, other):
-        """`other * self` when `other` is not a Tensor (e.g. `0.5 * t`).
-
-        TODO: Return `other * self` as a Tensor.
-
-        APPROACH: Convert `other` with `_as_tensor(other, like=self)` and multiply.
-
-        EXAMPLE:
-            >>> 3 * Tensor([1, 2])
-            Tensor([3., 6.], shape=(2,))
-
-        HINTS:
-            - Keep `other` on the left, as for `__rsub__` (so error messages read right).
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__rmul__ (see its docstring)")
-
-    @graph_op(DivBackward, inputs=("self", "other"))
-    def __truediv__(self, other):
-        """Element-wise `self / other` with broadcasting.
-
-        TODO: Like `__add__`, with true division (verb "divide").
-
-        APPROACH: `_as_tensor`, `_broadcast_shape("divide", ...)`, `Tensor(a / b)`.
-
-        EXAMPLE:
-            >>> Tensor([1, 2]) / 4
-            Tensor([0.25, 0.5 ], shape=(2,))
-
-        HINTS:
-            - Division by zero follows IEEE floats (inf or nan), as in NumPy and PyTorch;
-              no need to check for it.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__truediv__ (see its docstring)")
-
-    def __rtruediv__(self, other):
-        """`other / self` when `other` is not a Tensor (e.g. `1.0 / t`).
-
-        TODO: Return `other / self` as a Tensor.
-
-        APPROACH: Convert `other` with `_as_tensor(other, like=self)` and divide it by
-        `self`.
-
-        EXAMPLE:
-            >>> 1 / Tensor([2, 4])
-            Tensor([0.5 , 0.25], shape=(2,))
-
-        HINTS:
-            - `1 / t` is the reciprocal of t, not `t / 1`.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__rtruediv__ (see its docstring)")
-
-    @graph_op(NegBackward)
-    def __neg__(self):
-        """`-self`, element-wise.
-
-        TODO: Return a new Tensor with every element negated.
-
-        APPROACH: `Tensor(-self.data)`.
-
-        EXAMPLE:
-            >>> -Tensor([1, -2])
-            Tensor([-1.,  2.], shape=(2,))
-
-        HINTS:
-            - Return a new Tensor; do not change `self.data` in place.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__neg__ (see its docstring)")
-
-    # ------------------------------------------------------------------ matrix product
-
-    @graph_op(MatMulBackward, inputs=("self", "other"))
-    def matmul(self, other):
-        """Matrix product `self @ other` with NumPy's rules (2-D, batched N-D, 1-D).
-
-        TODO: Check the shapes, then return `Tensor(np.matmul(self.data, other.data))`.
-
-        APPROACH:
-            1. `other = _as_tensor(other, like=self)`.
-            2. A 0-d operand has no matrix dimensions: raise ValueError naming both shapes.
-            3. The inner dimensions must agree: `self.shape[-1]` against `other.shape[-2]`
-               (or `other.shape[0]` if `other` is 1-D). Otherwise raise
-               ValueError("matmul: Tensor of shape (2, 3) @ (4, 5): inner dimensions 3
-               and 4 differ").
-            4. Leading (batch) dimensions broadcast like element-wise ops; raise a
-               ValueError naming both shapes if they do not.
-            5. Return the product as a new Tensor.
-
-                 (B, T, C) @ (C, D)  ->  (B, T, D)       # batch dims broadcast
-                  M x K   @   K x N  ->   M x N          # K must agree
-
-        EXAMPLE:
-            >>> Tensor([[1, 2]]) @ Tensor([[3], [4]])       # (1, 2) @ (2, 1) -> (1, 1)
-            Tensor([[11.]], shape=(1, 1))
-            >>> Tensor(np.ones((8, 4, 3))).matmul(np.ones((3, 5))).shape
-            (8, 4, 5)
-
-        HINTS:
-            - NumPy treats a 1-D left operand as a row (1, K) and a 1-D right operand as
-              a column (K, 1), then drops that dimension from the result.
-            - `np.broadcast_shapes(a, b)` raises ValueError when batch shapes disagree.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.matmul (see its docstring)")
-
-    def __matmul__(self, other):
-        """`self @ other`: the same as `self.matmul(other)`.
-
-        TODO: Delegate to `matmul`.
-
-        APPROACH: One line.
-
-        EXAMPLE:
-            >>> (Tensor(np.eye(2)) @ Tensor([[1, 2], [3, 4]])).shape
-            (2, 2)
-
-        HINTS:
-            - Python calls `a.__matmul__(b)` for `a @ b`.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__matmul__ (see its docstring)")
-
-    def __rmatmul__(self, other):
-        """`other @ self` when `other` is not a Tensor (e.g. `ndarray @ t`).
-
-        TODO: Return `other @ self` as a Tensor.
-
-        APPROACH: Convert `other` with `_as_tensor(other, like=self)` and call its
-        `matmul` with `self`.
-
-        EXAMPLE:
-            >>> np.ones((1, 2), dtype=np.float32) @ Tensor([[1], [2]])
-            Tensor([[3.]], shape=(1, 1))
-
-        HINTS:
-            - The matrix product does not commute: keep `other` on the left.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__rmatmul__ (see its docstring)")
-
-    # ------------------------------------------------------------------ shape ops
-
-    @graph_op(ReshapeBackward)
-    def reshape(self, *shape):
-        """Same elements in a new shape: `t.reshape(2, 3)` or `t.reshape((2, 3))`.
-
-        TODO: Return a new Tensor with the requested shape; at most one dimension may be
-        -1 (inferred from the others).
-
-        APPROACH:
-            1. Accept both call styles: if `shape` is a single tuple/list, unpack it.
-            2. Validate: every entry an int >= 0, or -1 (at most once).
-            3. If there is a -1, infer it from `self.size` and the product of the others.
-            4. If the product differs from `self.size`, raise ValueError naming the old and
-               the requested shape, e.g. "cannot reshape Tensor of shape (2, 3) (6
-               elements) into (4, 2)".
-            5. Return `Tensor(self.data.reshape(new_shape))`.
-
-        EXAMPLE:
-            >>> Tensor(np.arange(6)).reshape(2, -1).shape      # (6,) -> (2, 3)
-            (2, 3)
-
-        HINTS:
-            - `math.prod(())` is 1, the size of a 0-d Tensor.
-            - A -1 cannot be inferred when the other dimensions multiply to 0.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.reshape (see its docstring)")
-
-    @graph_op(TransposeBackward)
-    def transpose(self, dim0=-2, dim1=-1):
-        """Swap two dimensions; by default the last two (the matrix transpose).
-
-        TODO: Return a new Tensor with dimensions `dim0` and `dim1` swapped.
-
-        APPROACH:
-            1. Normalise both dims with `_normalize_dim(dim, self.ndim, "transpose")`;
-               it allows negative dims and raises IndexError if out of range (so a 1-D
-               Tensor with the default dims raises, as in PyTorch).
-            2. Return `Tensor(np.swapaxes(self.data, d0, d1))`.
-
-        EXAMPLE:
-            >>> Tensor(np.zeros((2, 3, 4))).transpose().shape       # (B, T, C) -> (B, C, T)
-            (2, 4, 3)
-            >>> Tensor(np.zeros((2, 3, 4))).transpose(0, -1).shape
-            (4, 3, 2)
-
-        HINTS:
-            - Attention computes `q @ k.transpose(-2, -1)`: (B, T, D) @ (B, D, T).
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.transpose (see its docstring)")
-
-    # ------------------------------------------------------------------ reductions
-
-    @graph_op(SumBackward)
-    def sum(self, axis=None, keepdims=False):
-        """Sum of elements over `axis` (None = all; an int; or a tuple of ints).
-
-        TODO: Return the sum as a new Tensor.
-
-        APPROACH:
-            1. `axes = _normalize_axes(axis, self.ndim, "sum")` (None stays None; ints and
-               tuples become a tuple of non-negative dims; bad axes raise).
-            2. Return `Tensor(self.data.sum(axis=axes, keepdims=keepdims))`.
-
-        EXAMPLE:
-            >>> x = Tensor([[1, 2, 3], [4, 5, 6]])     # (2, 3)
-            >>> x.sum().item(), x.sum(axis=0).shape, x.sum(axis=1, keepdims=True).shape
-            (21.0, (3,), (2, 1))
-
-        HINTS:
-            - `keepdims=True` keeps reduced dims as size 1, so the result broadcasts back
-              against the input: `x - x.mean(axis=-1, keepdims=True)`.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.sum (see its docstring)")
-
-    @graph_op(MeanBackward)
-    def mean(self, axis=None, keepdims=False):
-        """Arithmetic mean over `axis` (same `axis`/`keepdims` rules as `sum`).
-
-        TODO: Return the mean as a new Tensor; the mean of zero elements is an error.
-
-        APPROACH:
-            1. `axes = _normalize_axes(axis, self.ndim, "mean")`.
-            2. Count the elements averaged per output: all of them if `axes` is None, else
-               the product of `self.shape[d]` for d in axes. If that count is 0, raise
-               ValueError naming the shape (NumPy would return nan with a warning).
-            3. Return `Tensor(self.data.mean(axis=axes, keepdims=keepdims))`.
-
-        EXAMPLE:
-            >>> Tensor([[1, 2], [3, 4]]).mean(axis=1)
-            Tensor([1.5, 3.5], shape=(2,))
-
-        HINTS:
-            - mean = sum / count; NumPy's `.mean` does both and keeps float32.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.mean (see its docstring)")
-
-    @graph_op(MaxBackward)
-    def max(self, axis=None, keepdims=False):
-        """Largest element over `axis` (same `axis`/`keepdims` rules as `sum`).
-
-        TODO: Return the maximum as a new Tensor; the max of zero elements is an error.
-
-        APPROACH: As `mean`: normalise the axes, raise ValueError naming the shape if the
-        reduced dimensions hold no elements, then `self.data.max(axis=..., keepdims=...)`.
-
-        EXAMPLE:
-            >>> Tensor([[1, 5], [7, 2]]).max(axis=0)
-            Tensor([7., 5.], shape=(2,))
-
-        HINTS:
-            - Losses subtract `x.max(axis=-1, keepdims=True)` before `exp` so that it never
-              overflows (module 04).
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.max (see its docstring)")
-
-    # ------------------------------------------------------------------ indexing & access
-
-    @graph_op(GetItemBackward)
-    def __getitem__(self, key):
-        """`t[key]` as a new Tensor: ints, slices, `None`, `...`, and integer arrays.
-
-        TODO: Index `self.data` as NumPy does and wrap the result in a new Tensor.
-
-        APPROACH:
-            1. `key = _index_key(key)` (turns Tensors used as indices into int arrays).
-            2. `self.data[key]`; if NumPy raises IndexError, raise IndexError naming the key
-               and `self.shape`.
-            3. Return it as a new Tensor (a copy: changing it never changes `self`).
-
-        EXAMPLE:
-            >>> x = Tensor([[1, 2, 3], [4, 5, 6]])
-            >>> x[1].shape, x[:, 1:].shape, x[[0, 0, 1]].shape
-            ((3,), (2, 2), (3, 3))
-
-        HINTS:
-            - An embedding lookup (module 11) is integer-array indexing: `W[token_ids]`.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__getitem__ (see its docstring)")
-
-    def __len__(self):
-        """Size of the first dimension, as for a list; a 0-d Tensor has no length.
-
-        TODO: Return `self.shape[0]`; raise TypeError for a 0-d Tensor.
-
-        APPROACH: Check `self.ndim == 0` first.
-
-        EXAMPLE:
-            >>> len(Tensor(np.zeros((4, 3))))
-            4
-
-        HINTS:
-            - PyTorch says "len() of a 0-d tensor"; say something as clear.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__len__ (see its docstring)")
-
-    def item(self):
-        """The single value of a one-element Tensor, as a Python float.
-
-        TODO: Return `float(...)` of the only element; raise ValueError naming the shape if
-        the Tensor does not hold exactly one element.
-
-        APPROACH: Check `self.size == 1`, then `float(self.data.reshape(()))`.
-
-        EXAMPLE:
-            >>> Tensor([[3.5]]).item()
-            3.5
-
-        HINTS:
-            - Used to log a loss: `loss.item()`.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.item (see its docstring)")
-
-    def numpy(self):
-        """The underlying np.ndarray (not a copy: changing it changes the Tensor).
-
-        TODO: Return `self.data`.
-
-        APPROACH: One line.
-
-        EXAMPLE:
-            >>> Tensor([1, 2]).numpy()
-            array([1., 2.], dtype=float32)
-
-        HINTS:
-            - Like PyTorch's `.numpy()`, this shares memory with the Tensor.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.numpy (see its docstring)")
-
-    def __repr__(self):
-        """E.g. `Tensor([[1., 2.]], shape=(1, 2))`, plus `, requires_grad=True` if set.
-
-        TODO: Return a string with the values, the shape, the dtype if it is not float32,
-        and `requires_grad=True` when it is set.
-
-        APPROACH:
-            1. Format the values with
-               `np.array2string(self.data, separator=", ", prefix="Tensor(")`.
-            2. Append `, shape=...`; then `, dtype=float64` (only if not float32); then
-               `, requires_grad=True` (only if set); close the parenthesis.
-
-        EXAMPLE:
-            >>> Tensor([[1, 2]], requires_grad=True)
-            Tensor([[1., 2.]], shape=(1, 2), requires_grad=True)
-
-        HINTS:
-            - `prefix=` makes NumPy indent continuation lines under the first value.
-        """
-        raise NotImplementedError("Module 01 (tensor): write Tensor.__repr__ (see its docstring)")
-
-    # ------------------------------------------------------------------ autograd (module 05)
-
-    def backward(self, gradient=None):
-        """Fill `.grad` of every leaf Tensor that requires grad with d(self)/d(leaf).
-
-        Not part of module 01: module 05 (autograd) writes this body; leave it until then.
-
-        TODO: Run the chain rule from this Tensor back through the recorded graph.
-
-        APPROACH:
-            1. `self` must require grad (else RuntimeError: nothing to differentiate). The
-               seed is `gradient` (an array/Tensor of self's shape; ValueError naming both
-               shapes otherwise) or, for a one-element Tensor, 1 (RuntimeError for a larger
-               Tensor without `gradient`: which direction?).
-            2. `order = _topological_order(self)`: every node after the nodes it was made
-               from. Walk it in reverse (from self back to the leaves), keeping a dict
-               id(tensor) -> gradient so far.
-            3. At a Tensor made by an op (`_grad_fn` set): call `_grad_fn.backward(grad)` and
-               add each returned gradient into the dict entry of the matching input (a
-               Tensor used twice gets both contributions: the "diamond").
-            4. At a leaf with requires_grad: add the gradient into `.grad`, a Tensor of the
-               leaf's shape and dtype (so two backward calls accumulate, as in PyTorch).
-
-                x --+--> a = x * 2 --+
-                    |                +--> y = a + b       dy/dx = 2 + 3: both paths add
-                    +--> b = x * 3 --+
-
-        EXAMPLE:
-            >>> x = Tensor([1.0, 2.0], requires_grad=True)
-            >>> (x * x).sum().backward(); x.grad
-            Tensor([2., 4.], shape=(2,))
-
-        HINTS:
-            - Add gradients with `+` into new arrays, never in place: two inputs of an add
-              receive the very same array.
-            - Store a leaf's gradient in its own dtype (`astype(leaf.dtype)`).
-        """
-        raise NotImplementedError("Module 05 (autograd): write Tensor.backward (see its docstring)")
-
-    def detach(self) -> "Tensor":
-        """The same values, cut from the graph: a Tensor that shares `.data` and requires no grad (given)."""
-        return _wrap(self.data)
+# ---------------------------------------------------------------------- the graph walk (module 05)
 
 
 def _topological_order(root: Tensor) -> list:
@@ -1056,12 +1106,12 @@ def _topological_order(root: Tensor) -> list:
     in an order where every Tensor comes after its inputs (`root` last), each exactly once.
 
     APPROACH: Depth-first search with an explicit stack, not recursion (a 10,000-op chain
-    would overflow Python's recursion limit of 1,000):
-        1. stack = [(root, False)]; visited = set of ids; order = [].
-        2. Pop (t, expanded). If expanded: append t to order (its inputs are all done).
-           Else, if id(t) is unvisited: mark it, push (t, True), then push (p, False) for
-           each input p of t._grad_fn (if t has one).
-        3. Return order.
+    would overflow Python's recursion limit of 1,000). A Tensor may join the order only
+    once all its inputs have. So each Tensor meets the stack twice: a first visit marks
+    it as seen and pushes it back, below its inputs, flagged as "expanded"; when that
+    second entry comes off the stack, everything above it (its inputs) is done, and the
+    Tensor joins the order. The inputs of a Tensor are those of its `_grad_fn` (a leaf
+    has none).
 
     EXAMPLE:
         >>> x = Tensor([1.0], requires_grad=True); y = x * 2; z = y + x
@@ -1073,6 +1123,10 @@ def _topological_order(root: Tensor) -> list:
     """
     raise NotImplementedError("Module 05 (autograd): write _topological_order (see its docstring)")
 
+
+# ============================================================================================
+# END OF MODULE 05'S PART. Module 01 again from here.
+# ============================================================================================
 
 # ---------------------------------------------------------------------- given helpers (read, do not change)
 
@@ -1129,11 +1183,10 @@ def matmul_flops(m: int, k: int, n: int) -> int:
 
     TODO: Return the FLOP count as an int; raise ValueError for a negative dimension.
 
-    APPROACH: The result has m * n elements. Each is a dot product of length k: k
-    multiplies and k adds (one multiply-add per inner index, FLOPS_PER_MULTIPLY_ADD = 2).
-    So the total is 2 * m * k * n. (Strictly, a dot product needs k - 1 adds; the
-    convention counts k, as if accumulating into a zero, and is what hardware FLOP rates
-    assume.)
+    APPROACH: Count the outputs, then the work of one: each is a dot product of length k,
+    one multiply-add (FLOPS_PER_MULTIPLY_ADD = 2 FLOPs) per inner index. (Strictly, a dot
+    product needs k - 1 adds; the convention counts k, as if accumulating into a zero, and
+    is what hardware FLOP rates assume.) Check every dimension first.
 
     EXAMPLE:
         >>> matmul_flops(2, 3, 4)       # 8 outputs x 3 multiply-adds x 2

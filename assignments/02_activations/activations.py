@@ -26,6 +26,9 @@ Who uses it later
 
 Every forward follows the same three steps: check the input is a Tensor, compute on its NumPy
 array `x.data`, and wrap the result in a new Tensor with the input's dtype.
+
+Each activation class is followed by its `...Backward` class, named in its
+`@graph_op(lambda: ...)`: that backward rule is module 05's work, skip it for now.
 """
 
 from __future__ import annotations
@@ -56,43 +59,27 @@ def _like(values: np.ndarray, x: Tensor) -> Tensor:
     return Tensor(np.asarray(values).astype(x.dtype, copy=False))
 
 
-class SigmoidBackward(Function):
-    """out = sigmoid(x)  ->  dx = grad * out * (1 - out)   (module 05)."""
-
-    def backward(self, grad):
-        """TODO (module 05): Return (dL/dx,) for out = sigmoid(x).
-
-        APPROACH: sigmoid'(x) = s * (1 - s) with s = sigmoid(x), which the forward already
-        computed: it is `self.output`. No exp needed.
-
-        EXAMPLE: x = 0 -> s = 0.5 -> dx = grad * 0.25.
-
-        HINTS:
-            - Reusing the saved output is why the forward's result is kept in the graph.
-        """
-        raise NotImplementedError("Module 05 (autograd): write SigmoidBackward.backward (see its docstring)")
-
-
 class Sigmoid:
     """sigmoid(x) = 1 / (1 + exp(-x)): squashes any real number into (0, 1).
 
     Used for probabilities of a yes/no outcome (with BinaryCrossEntropyLoss) and for gates.
     """
 
-    @graph_op(SigmoidBackward, inputs=("x",))
+    @graph_op(lambda: SigmoidBackward, inputs=("x",))
     def forward(self, x: Tensor) -> Tensor:
         """Apply the sigmoid element-wise, without overflow for inputs of any size.
 
         TODO: return sigmoid(x) as a new Tensor of the same shape and dtype as `x`.
 
         APPROACH:
-            1. _check_tensor(x, "Sigmoid") so that a non-Tensor gets a clear TypeError.
+            1. Check the input with the given `_check_tensor` (name "Sigmoid"): a non-Tensor
+               gets a TypeError naming the layer.
             2. The textbook formula 1 / (1 + exp(-x)) computes exp(1000) for x = -1000: an
                overflow. Use only exp of a value <= 0, which lies in (0, 1]:
                    e = exp(-|x|)
                    x >= 0:  sigmoid(x) = 1 / (1 + e)
                    x <  0:  sigmoid(x) = e / (1 + e)      (the same number, rearranged)
-            3. Return _like(result, x) to keep the input's dtype.
+            3. Wrap the result with the given `_like`, which keeps the input's dtype.
 
         EXAMPLE:
             >>> Sigmoid()(Tensor([-1000.0, 0.0, 2.0])).data
@@ -112,21 +99,21 @@ class Sigmoid:
         return []
 
 
-class ReLUBackward(Function):
-    """out = max(0, x)  ->  dx = grad where x > 0, else 0   (module 05)."""
+class SigmoidBackward(Function):
+    """out = sigmoid(x)  ->  dx = grad * out * (1 - out)   (module 05)."""
 
     def backward(self, grad):
-        """TODO (module 05): Return (dL/dx,) for out = relu(x).
+        """TODO (module 05): Return (dL/dx,) for out = sigmoid(x).
 
-        APPROACH: relu'(x) is 1 for x > 0 and 0 otherwise (take 0 at exactly 0, as PyTorch
-        does): `grad * (x > 0)` with x = `self.saved_tensors[0]`.
+        APPROACH: sigmoid'(x) = s * (1 - s) with s = sigmoid(x), which the forward already
+        computed: it is `self.output`. No exp needed.
 
-        EXAMPLE: x [-1, 2], grad [5, 5] -> dx [0, 5].
+        EXAMPLE: x = 0 -> s = 0.5 -> dx = grad * 0.25.
 
         HINTS:
-            - Keep grad's dtype: multiply by the boolean mask, do not build a float64 mask.
+            - Reusing the saved output is why the forward's result is kept in the graph.
         """
-        raise NotImplementedError("Module 05 (autograd): write ReLUBackward.backward (see its docstring)")
+        raise NotImplementedError("Module 05 (autograd): write SigmoidBackward.backward (see its docstring)")
 
 
 class ReLU:
@@ -136,25 +123,73 @@ class ReLU:
     not shrink signals the way a saturated sigmoid does.
     """
 
-    @graph_op(ReLUBackward, inputs=("x",))
+    @graph_op(lambda: ReLUBackward, inputs=("x",))
     def forward(self, x: Tensor) -> Tensor:
         """Apply max(0, x) element-wise.
 
         TODO: return a new Tensor, same shape and dtype as `x`, with negatives replaced by 0.
 
-        APPROACH:
-            1. _check_tensor(x, "ReLU").
-            2. np.maximum(x.data, 0) is element-wise (np.max would reduce the whole array).
-            3. Return _like(result, x).
+        APPROACH: Check the input as Sigmoid does (name "ReLU"); take the element-wise
+        maximum of the array and 0; wrap it with `_like`.
 
         EXAMPLE:
             >>> ReLU()(Tensor([[-2.0, 0.0, 3.0]])).data
             array([[0., 0., 3.]], dtype=float32)
 
         HINTS:
+            - NumPy's `maximum` is element-wise; its `max` is a reduction over the array.
             - Do not modify x.data in place: the caller still owns that array.
         """
         raise NotImplementedError("Module 02 (activations): write ReLU.forward (see its docstring)")
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.forward(x)
+
+    def parameters(self) -> list:
+        """Activations have no trainable parameters."""
+        return []
+
+
+class ReLUBackward(Function):
+    """out = max(0, x)  ->  dx = grad where x > 0, else 0   (module 05)."""
+
+    def backward(self, grad):
+        """TODO (module 05): Return (dL/dx,) for out = relu(x).
+
+        APPROACH: relu'(x) is 1 for x > 0 and 0 otherwise (take 0 at exactly 0, as PyTorch
+        does): grad passes where the saved input was positive and is 0 elsewhere.
+
+        EXAMPLE: x [-1, 2], grad [5, 5] -> dx [0, 5].
+
+        HINTS:
+            - Keep grad's dtype: multiply by the boolean mask, do not build a float64 mask.
+        """
+        raise NotImplementedError("Module 05 (autograd): write ReLUBackward.backward (see its docstring)")
+
+
+class Tanh:
+    """tanh(x) = (e^x - e^-x) / (e^x + e^-x): like sigmoid but centred on 0, range (-1, 1).
+
+    tanh(x) = 2 * sigmoid(2x) - 1, so it saturates just like sigmoid does.
+    """
+
+    @graph_op(lambda: TanhBackward, inputs=("x",))
+    def forward(self, x: Tensor) -> Tensor:
+        """Apply tanh element-wise.
+
+        TODO: return tanh(x) as a new Tensor of the same shape and dtype as `x`.
+
+        APPROACH: Check the input (name "Tanh"); NumPy's tanh is already stable for large
+        |x| (the quotient above is not: inf / inf); wrap the result with `_like`.
+
+        EXAMPLE:
+            >>> Tanh()(Tensor([-1000.0, 0.0, 1.0])).data
+            array([-1.       ,  0.       ,  0.7615942], dtype=float32)
+
+        HINTS:
+            - One line of NumPy; the point is to know which formula not to write.
+        """
+        raise NotImplementedError("Module 02 (activations): write Tanh.forward (see its docstring)")
 
     def __call__(self, x: Tensor) -> Tensor:
         return self.forward(x)
@@ -180,58 +215,6 @@ class TanhBackward(Function):
         raise NotImplementedError("Module 05 (autograd): write TanhBackward.backward (see its docstring)")
 
 
-class Tanh:
-    """tanh(x) = (e^x - e^-x) / (e^x + e^-x): like sigmoid but centred on 0, range (-1, 1).
-
-    tanh(x) = 2 * sigmoid(2x) - 1, so it saturates just like sigmoid does.
-    """
-
-    @graph_op(TanhBackward, inputs=("x",))
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply tanh element-wise.
-
-        TODO: return tanh(x) as a new Tensor of the same shape and dtype as `x`.
-
-        APPROACH:
-            1. _check_tensor(x, "Tanh").
-            2. np.tanh is already stable for large |x| (the quotient above is not: inf / inf).
-            3. Return _like(result, x).
-
-        EXAMPLE:
-            >>> Tanh()(Tensor([-1000.0, 0.0, 1.0])).data
-            array([-1.       ,  0.       ,  0.7615942], dtype=float32)
-
-        HINTS:
-            - One line of NumPy; the point is to know which formula not to write.
-        """
-        raise NotImplementedError("Module 02 (activations): write Tanh.forward (see its docstring)")
-
-    def __call__(self, x: Tensor) -> Tensor:
-        return self.forward(x)
-
-    def parameters(self) -> list:
-        """Activations have no trainable parameters."""
-        return []
-
-
-class GELUBackward(Function):
-    """out = GELU(x), tanh approximation  ->  dx = grad * GELU'(x)   (module 05)."""
-
-    def backward(self, grad):
-        """TODO (module 05): Return (dL/dx,) for the tanh approximation of GELU.
-
-        APPROACH: With u = GELU_SCALE * (x + GELU_CUBIC * x^3) and t = tanh(u),
-        GELU(x) = 0.5 * x * (1 + t), so by the product and chain rules
-            GELU'(x) = 0.5 * (1 + t) + 0.5 * x * (1 - t^2) * GELU_SCALE * (1 + 3 * GELU_CUBIC * x^2).
-
-        EXAMPLE: GELU'(0) = 0.5.
-
-        HINTS:
-            - Recompute t from x = `self.saved_tensors[0]`; the forward's output is not t.
-        """
-        raise NotImplementedError("Module 05 (autograd): write GELUBackward.backward (see its docstring)")
-
-
 class GELU:
     """Gaussian Error Linear Unit, tanh approximation: the activation of BERT and GPT.
 
@@ -241,17 +224,14 @@ class GELU:
     slightly negative (minimum about -0.17) just left of 0.
     """
 
-    @graph_op(GELUBackward, inputs=("x",))
+    @graph_op(lambda: GELUBackward, inputs=("x",))
     def forward(self, x: Tensor) -> Tensor:
         """Apply the tanh approximation of GELU element-wise.
 
         TODO: return GELU(x) as a new Tensor of the same shape and dtype as `x`.
 
-        APPROACH:
-            1. _check_tensor(x, "GELU").
-            2. inner = GELU_SCALE * (x + GELU_CUBIC * x**3), on x.data.
-            3. result = 0.5 * x * (1 + tanh(inner)).
-            4. Return _like(result, x).
+        APPROACH: Check the input (name "GELU"), evaluate the formula of the class
+        docstring on the array, element-wise, and wrap the result with `_like`.
 
         EXAMPLE:
             >>> GELU()(Tensor([-1.0, 0.0, 1.0])).data
@@ -271,23 +251,23 @@ class GELU:
         return []
 
 
-class SoftmaxBackward(Function):
-    """out = softmax(x, dim)  ->  dx = out * (grad - sum(grad * out, dim))   (module 05)."""
+class GELUBackward(Function):
+    """out = GELU(x), tanh approximation  ->  dx = grad * GELU'(x)   (module 05)."""
 
     def backward(self, grad):
-        """TODO (module 05): Return (dL/dx,) for out = softmax(x) along `dim`.
+        """TODO (module 05): Return (dL/dx,) for the tanh approximation of GELU.
 
-        APPROACH: Each output depends on every input of its slice: ds_i/dx_j = s_i (d_ij - s_j).
-        Contracted with grad, that Jacobian gives, without building it:
-            dx = s * (grad - sum(grad * s, axis=dim, keepdims=True))
-        with s = `self.output` and dim = `self.params["module"].dim` (the Softmax layer).
+        APPROACH: Write GELU(x) = 0.5 x (1 + t) with t = tanh(u) and
+        u = GELU_SCALE (x + GELU_CUBIC x^3). The product rule gives two terms,
+        (0.5 x)' (1 + t) and 0.5 x t'; the chain rule gives t' = (1 - t^2) u'(x), and u'
+        you differentiate by hand. Multiply GELU'(x) by grad.
 
-        EXAMPLE: a constant grad gives dx = 0: adding a constant to every score changes nothing.
+        EXAMPLE: GELU'(0) = 0.5.
 
         HINTS:
-            - The Jacobian of a (B, C) softmax would be B * C * C numbers; this is B * C.
+            - Recompute t from x = `self.saved_tensors[0]`; the forward's output is not t.
         """
-        raise NotImplementedError("Module 05 (autograd): write SoftmaxBackward.backward (see its docstring)")
+        raise NotImplementedError("Module 05 (autograd): write GELUBackward.backward (see its docstring)")
 
 
 class Softmax:
@@ -304,21 +284,20 @@ class Softmax:
     def __init__(self, dim: int = -1):
         self.dim = dim
 
-    @graph_op(SoftmaxBackward, inputs=("x",))
+    @graph_op(lambda: SoftmaxBackward, inputs=("x",))
     def forward(self, x: Tensor) -> Tensor:
         """Softmax along self.dim, stable for large inputs.
 
         TODO: return softmax(x) along self.dim, same shape and dtype as `x`.
 
         APPROACH:
-            1. _check_tensor(x, "Softmax").
-            2. Valid dims are -ndim .. ndim-1. Otherwise raise
-               IndexError(f"Softmax(dim={self.dim}) is out of range for a tensor with ndim={x.ndim}").
-            3. Subtract the max along dim (keepdims=True). softmax(x) = softmax(x - c) for any
-               constant c, and after the shift the largest exponent is exp(0) = 1: no overflow,
-               and the sum is at least 1: no division by 0.
-            4. exp, then divide by the sum along dim (keepdims=True so it broadcasts back).
-            5. Return _like(result, x).
+            1. Check the input (name "Softmax").
+            2. Valid dims are -ndim .. ndim-1; otherwise an IndexError such as
+               "Softmax(dim=2) is out of range for a tensor with ndim=2".
+            3. Subtract the max along dim. softmax(x) = softmax(x - c) for any constant c,
+               and after the shift the largest exponent is exp(0) = 1: no overflow, and the
+               sum is at least 1: no division by 0.
+            4. exp, then divide by the sum along dim; wrap the result with `_like`.
 
         EXAMPLE:
             >>> Softmax(dim=-1)(Tensor([[1000.0, 1000.0], [0.0, -1000.0]])).data
@@ -326,7 +305,8 @@ class Softmax:
                    [1. , 0. ]], dtype=float32)
 
         HINTS:
-            - np.max(a, axis=d, keepdims=True) has shape (..., 1, ...) so that a - m broadcasts.
+            - Reduce with keepdims=True: the max (and the sum) keep size 1 along dim, so
+              they broadcast back against x.
         """
         raise NotImplementedError("Module 02 (activations): write Softmax.forward (see its docstring)")
 
@@ -336,6 +316,27 @@ class Softmax:
     def parameters(self) -> list:
         """Activations have no trainable parameters."""
         return []
+
+
+class SoftmaxBackward(Function):
+    """out = softmax(x, dim)  ->  dx = out * (grad - sum(grad * out, dim))   (module 05)."""
+
+    def backward(self, grad):
+        """TODO (module 05): Return (dL/dx,) for out = softmax(x) along `dim`.
+
+        APPROACH: Each output depends on every input of its slice: ds_j/dx_i = s_j (d_ij - s_i).
+        The chain rule sums over the slice, dx_i = sum_j g_j ds_j/dx_i (g = grad); worked
+        out by hand it is s_i times (g_i minus one number per slice: the sum of g weighted
+        by s). So no Jacobian is built: one weighted sum per slice along `dim`, broadcast
+        back. s is the saved output; `dim` is an attribute of the Softmax layer, which
+        graph_op recorded as `self.params["module"]`.
+
+        EXAMPLE: a constant grad gives dx = 0: adding a constant to every score changes nothing.
+
+        HINTS:
+            - The Jacobian of a (B, C) softmax would be B * C * C numbers; this is B * C.
+        """
+        raise NotImplementedError("Module 05 (autograd): write SoftmaxBackward.backward (see its docstring)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,7 +356,7 @@ def relu_zero_fraction(x) -> float:
     TODO: return (number of outputs of ReLU(x) equal to 0) / (number of elements) as a float.
 
     APPROACH:
-        1. Take the array: x.data for a Tensor, np.asarray(x) otherwise.
+        1. Work on the array: a Tensor's own, or the input converted by NumPy.
         2. An empty input has no fraction: raise ValueError saying it is empty.
         3. ReLU outputs 0 exactly where the input is <= 0. Count those, divide by the size.
 
@@ -383,7 +384,7 @@ def sigmoid_saturation(x, threshold: float = SIGMOID_SATURATION_THRESHOLD) -> fl
 
     APPROACH:
         1. threshold must be > 0; otherwise raise ValueError naming it.
-        2. Take the array (x.data for a Tensor, np.asarray(x) otherwise); empty -> ValueError.
+        2. Take the array as relu_zero_fraction does; empty -> ValueError.
         3. s = sigmoid of the array (reuse Sigmoid, or the same stable formula), in float64.
         4. Return the fraction of s * (1 - s) < threshold as a Python float.
 

@@ -21,6 +21,9 @@ Who uses it later
     07 training   Trainer(model, optimizer, loss_fn) calls these
     milestones    perceptron (BCE), MNIST MLP and CIFAR CNN (cross-entropy), TinyGPT
                   (cross-entropy over the vocabulary at every position)
+
+Each function or loss is followed by its `...Backward` class, named in its
+`@graph_op(lambda: ...)`: that backward rule is module 05's work, skip it for now.
 """
 
 from __future__ import annotations
@@ -38,26 +41,7 @@ def _as_array(value) -> np.ndarray:
     return value.data if isinstance(value, Tensor) else np.asarray(value)
 
 
-class LogSoftmaxBackward(Function):
-    """out = log_softmax(x, dim)  ->  dx = grad - softmax(x) * sum(grad, dim)   (module 05)."""
-
-    def backward(self, grad):
-        """TODO (module 05): Return (dL/dx,) for out = log_softmax(x) along `dim`.
-
-        APPROACH: out_i = x_i - lse(x), and d lse / dx_j = softmax(x)_j, so
-            dx = grad - softmax(x) * sum(grad, axis=dim, keepdims=True)
-        softmax(x) = exp(out): the saved output gives it without overflow.
-        dim = `self.params["dim"]`.
-
-        EXAMPLE: x [0, 0] (softmax [0.5, 0.5]), grad [1, 0] -> dx [0.5, -0.5].
-
-        HINTS:
-            - exp of a log-probability is <= 1: never overflows.
-        """
-        raise NotImplementedError("Module 05 (autograd): write LogSoftmaxBackward.backward (see its docstring)")
-
-
-@graph_op(LogSoftmaxBackward, inputs=("x",))
+@graph_op(lambda: LogSoftmaxBackward, inputs=("x",))
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log(softmax(x)) along `dim`, computed without overflow or log(0).
 
@@ -67,13 +51,12 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
         log softmax(x)_i = x_i - log(sum_j exp(x_j))        (the log-sum-exp, "lse")
         With m = max_j x_j:
             lse = m + log(sum_j exp(x_j - m))               every exponent <= 0, and the sum >= 1
-        so  log_softmax(x) = (x - m) - log(sum_j exp(x - m))
-        1. _check_tensor(x, "log_softmax").
-        2. Valid dims are -ndim .. ndim-1. Otherwise raise
-           IndexError(f"log_softmax(dim={dim}) is out of range for a tensor with ndim={x.ndim}").
-        3. shifted = x.data - max along dim (keepdims=True).
-        4. result = shifted - log(sum(exp(shifted)) along dim, keepdims=True).
-        5. Return _like(result, x).
+        1. Check the input with module 02's `_check_tensor` (name "log_softmax").
+        2. Valid dims are -ndim .. ndim-1; otherwise an IndexError such as
+           "log_softmax(dim=2) is out of range for a tensor with ndim=2".
+        3. Shift the array by its max along dim, then subtract the log of the sum of the
+           shifted exponentials along dim, per slice (keep the reduced dim: it broadcasts).
+        4. Wrap the result with module 02's `_like` (the input's dtype).
 
     EXAMPLE:
         >>> log_softmax(Tensor([[0.0, 0.0], [1e4, 0.0]])).data
@@ -85,6 +68,59 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
         - The max is only a shift; any constant would be correct, the max is the one that is safe.
     """
     raise NotImplementedError("Module 04 (losses): write log_softmax (see its docstring)")
+
+
+class LogSoftmaxBackward(Function):
+    """out = log_softmax(x, dim)  ->  dx = grad - softmax(x) * sum(grad, dim)   (module 05)."""
+
+    def backward(self, grad):
+        """TODO (module 05): Return (dL/dx,) for out = log_softmax(x) along `dim`.
+
+        APPROACH: out_i = x_i - lse(x), and d lse / dx_j = softmax(x)_j. By the chain rule,
+        dx_j is g_j minus softmax(x)_j times the sum of g over the slice (g = grad; one sum
+        per slice along dim, broadcast back). softmax(x) = exp(out): the saved output gives
+        it without overflow. `dim` is in `self.params`.
+
+        EXAMPLE: x [0, 0] (softmax [0.5, 0.5]), grad [1, 0] -> dx [0.5, -0.5].
+
+        HINTS:
+            - exp of a log-probability is <= 1: never overflows.
+        """
+        raise NotImplementedError("Module 05 (autograd): write LogSoftmaxBackward.backward (see its docstring)")
+
+
+class MSELoss:
+    """Mean squared error: mean((pred - target)^2) over every element. For regression.
+
+    pred and target must have the same shape. Unlike NumPy, no broadcasting: pred (N, 1)
+    against target (N,) would broadcast to (N, N) and silently compute the wrong loss.
+    """
+
+    @graph_op(lambda: MSEBackward, inputs=("pred",))
+    def forward(self, pred: Tensor, target) -> Tensor:
+        """Mean of the squared differences, as a scalar Tensor with pred's dtype.
+
+        TODO: return mean((pred - target)^2) as a Tensor of shape ().
+
+        APPROACH:
+            1. Check pred (name "MSELoss"); get the target's array with the given
+               `_as_array` (the target may be a Tensor or an array).
+            2. The shapes must be equal, not just broadcastable: a ValueError naming both,
+               e.g. "MSELoss: pred has shape (4, 1) but target has shape (4,); they must match".
+            3. Cast the target to pred's dtype (a float64 target would promote everything),
+               then the mean of the squared differences; wrap it with `_like`.
+
+        EXAMPLE:
+            >>> MSELoss()(Tensor([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 0.0])).data
+            array(4.3333335, dtype=float32)                  # (0 + 4 + 9) / 3
+
+        HINTS:
+            - The result is 0-d: Tensor(np.float32(4.33)).shape == ().
+        """
+        raise NotImplementedError("Module 04 (losses): write MSELoss.forward (see its docstring)")
+
+    def __call__(self, pred: Tensor, target) -> Tensor:
+        return self.forward(pred, target)
 
 
 class MSEBackward(Function):
@@ -105,37 +141,50 @@ class MSEBackward(Function):
         raise NotImplementedError("Module 05 (autograd): write MSEBackward.backward (see its docstring)")
 
 
-class MSELoss:
-    """Mean squared error: mean((pred - target)^2) over every element. For regression.
+class CrossEntropyLoss:
+    """Negative log-likelihood of the right class, from raw logits, averaged over the batch.
 
-    pred and target must have the same shape. Unlike NumPy, no broadcasting: pred (N, 1)
-    against target (N,) would broadcast to (N, N) and silently compute the wrong loss.
+        loss = -(1/N) * sum_i log softmax(logits[i])[targets[i]]
+
+    logits: Tensor (N, C), one row of unnormalised scores per example (no Softmax before it).
+    targets: (N,) integer class indices in [0, C), as a Tensor (float values like 2.0 are
+    fine) or an np.ndarray. A model that puts probability p on the right class pays -log(p):
+    0 when p = 1, log(C) for a uniform guess, and without bound as p -> 0.
     """
 
-    @graph_op(MSEBackward, inputs=("pred",))
-    def forward(self, pred: Tensor, target) -> Tensor:
-        """Mean of the squared differences, as a scalar Tensor with pred's dtype.
+    @graph_op(lambda: CrossEntropyBackward, inputs=("logits",))
+    def forward(self, logits: Tensor, targets) -> Tensor:
+        """Mean cross-entropy of a batch, as a scalar Tensor with the logits' dtype.
 
-        TODO: return mean((pred - target)^2) as a Tensor of shape ().
+        TODO: return -mean_i(log_softmax(logits)[i, targets[i]]) as a Tensor of shape ().
 
         APPROACH:
-            1. _check_tensor(pred, "MSELoss"); t = _as_array(target) (a Tensor or an array).
-            2. If t.shape != pred.shape, raise ValueError naming both shapes, e.g.
-               "MSELoss: pred has shape (4, 1) but target has shape (4,); they must match".
-            3. diff = pred.data - t (cast t to pred.dtype first), then the mean of diff**2.
-            4. Return _like(mean, pred).
+            1. Check logits (name "CrossEntropyLoss"); a ValueError naming the shape unless
+               it is 2-D with at least one row: (N, C), N >= 1.
+            2. The targets' array (`_as_array`) must have shape (N,): a ValueError naming
+               both shapes otherwise.
+            3. Every target must be a whole number (ValueError naming a bad value); as
+               integers, each must lie in [0, C) (ValueError naming that value and C).
+            4. Reuse your log_softmax over the class axis (you need its array only): (N, C).
+               Pick, in row i, the column targets[i]: one indexing with two integer arrays
+               (the row numbers and the targets) gives the N values, no loop.
+            5. The loss is minus their mean; wrap it with `_like`.
 
         EXAMPLE:
-            >>> MSELoss()(Tensor([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 0.0])).data
-            array(4.3333335, dtype=float32)                  # (0 + 4 + 9) / 3
+            >>> CrossEntropyLoss()(Tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]]), np.array([0, 2])).data
+            array(0.6690786, dtype=float32)      # (-log(e^2 / (e^2 + 2)) - log(1/3)) / 2
 
         HINTS:
-            - The result is 0-d: Tensor(np.float32(4.33)).shape == ().
+            - A float target is whole when it is finite and rounding leaves it unchanged
+              (inf survives rounding; nan equals nothing). Compare values, do not just
+              cast: a cast would turn 2.5 into 2.
+            - Indexing an array with two index arrays of length N picks N elements, one per
+              (row, column) pair.
         """
-        raise NotImplementedError("Module 04 (losses): write MSELoss.forward (see its docstring)")
+        raise NotImplementedError("Module 04 (losses): write CrossEntropyLoss.forward (see its docstring)")
 
-    def __call__(self, pred: Tensor, target) -> Tensor:
-        return self.forward(pred, target)
+    def __call__(self, logits: Tensor, targets) -> Tensor:
+        return self.forward(logits, targets)
 
 
 class CrossEntropyBackward(Function):
@@ -150,7 +199,7 @@ class CrossEntropyBackward(Function):
                minus 1 at the right class, averaged over the N rows.
             3. Multiply by the upstream grad (a scalar).
 
-                 logits (N, C) -> p (N, C);  p[np.arange(N), t] -= 1;  / N
+                 logits (N, C) --softmax--> p (N, C) --minus 1 at (i, targets[i])--> / N
 
         EXAMPLE: one row, uniform logits over 3 classes, target 0:
                  dlogits = [1/3 - 1, 1/3, 1/3].
@@ -158,50 +207,47 @@ class CrossEntropyBackward(Function):
         HINTS:
             - This is why frameworks fuse softmax and cross-entropy: the gradient is one
               subtraction, and never divides by a probability that underflowed to 0.
-            - The targets are `self.params["targets"]` (through `_as_array`, as int64).
+            - The targets are in `self.params` (get their array with `_as_array`; they
+              index, so make them integers).
+            - The subtraction needs no one-hot matrix: index p as the forward did.
         """
         raise NotImplementedError("Module 05 (autograd): write CrossEntropyBackward.backward (see its docstring)")
 
 
-class CrossEntropyLoss:
-    """Negative log-likelihood of the right class, from raw logits, averaged over the batch.
+class BinaryCrossEntropyLoss:
+    """Cross-entropy of independent yes/no outcomes, from probabilities (after a Sigmoid).
 
-        loss = -(1/N) * sum_i log softmax(logits[i])[targets[i]]
+        loss = -mean(t * log(p) + (1 - t) * log(1 - p)),   p clipped to [BCE_EPS, 1 - BCE_EPS]
 
-    logits: Tensor (N, C), one row of unnormalised scores per example (no Softmax before it).
-    targets: (N,) integer class indices in [0, C), as a Tensor (float values like 2.0 are
-    fine) or an np.ndarray. A model that puts probability p on the right class pays -log(p):
-    0 when p = 1, log(C) for a uniform guess, and without bound as p -> 0.
+    probs and targets have the same shape; targets are 0 or 1 (soft labels in between work too).
     """
 
-    @graph_op(CrossEntropyBackward, inputs=("logits",))
-    def forward(self, logits: Tensor, targets) -> Tensor:
-        """Mean cross-entropy of a batch, as a scalar Tensor with the logits' dtype.
+    @graph_op(lambda: BCEBackward, inputs=("probs",))
+    def forward(self, probs: Tensor, targets) -> Tensor:
+        """Mean binary cross-entropy, as a scalar Tensor with probs' dtype.
 
-        TODO: return -mean_i(log_softmax(logits)[i, targets[i]]) as a Tensor of shape ().
+        TODO: return the mean BCE over every element as a Tensor of shape ().
 
         APPROACH:
-            1. _check_tensor(logits, "CrossEntropyLoss"). Raise ValueError (naming the shape)
-               unless logits is 2-D with at least one row: (N, C), N >= 1.
-            2. t = _as_array(targets). Raise ValueError naming both shapes unless t.shape == (N,).
-            3. Every t[i] must be a whole number: ValueError otherwise (naming a bad value).
-               Then t.astype(np.int64). Any index < 0 or >= C: ValueError naming that value and C.
-            4. logp = log_softmax(logits, dim=-1).data                      # (N, C)
-               picked = logp[np.arange(N), t]                              # (N,) one per row
-            5. Return _like(-mean(picked), logits).
+            1. Check probs (name "BinaryCrossEntropyLoss"); the targets' array (`_as_array`)
+               must have probs' shape: a ValueError naming both otherwise.
+            2. Clip the probabilities to [BCE_EPS, 1 - BCE_EPS]: a probability of exactly 0
+               or 1 would give log(0) = -inf. Convert to float64 before clipping: in float32,
+               1 - 1e-7 rounds to 0.99999988, so the clip would not be the one stated.
+            3. The formula of the class docstring, averaged over every element; wrap the
+               result with `_like` (probs' dtype).
 
         EXAMPLE:
-            >>> CrossEntropyLoss()(Tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]]), np.array([0, 2])).data
-            array(0.6690786, dtype=float32)      # (-log(e^2 / (e^2 + 2)) - log(1/3)) / 2
+            >>> BinaryCrossEntropyLoss()(Tensor([0.9, 0.2]), np.array([1.0, 0.0])).data
+            array(0.16425204, dtype=float32)      # (-log(0.9) - log(0.8)) / 2
 
         HINTS:
-            - Integer-valued floats pass the check: np.all(t == np.round(t)). nan fails it.
-            - logp[rows, cols] with two index arrays picks one element per (row, col) pair.
+            - NumPy's `clip` works element-wise.
         """
-        raise NotImplementedError("Module 04 (losses): write CrossEntropyLoss.forward (see its docstring)")
+        raise NotImplementedError("Module 04 (losses): write BinaryCrossEntropyLoss.forward (see its docstring)")
 
-    def __call__(self, logits: Tensor, targets) -> Tensor:
-        return self.forward(logits, targets)
+    def __call__(self, probs: Tensor, targets) -> Tensor:
+        return self.forward(probs, targets)
 
 
 class BCEBackward(Function):
@@ -225,42 +271,6 @@ class BCEBackward(Function):
         raise NotImplementedError("Module 05 (autograd): write BCEBackward.backward (see its docstring)")
 
 
-class BinaryCrossEntropyLoss:
-    """Cross-entropy of independent yes/no outcomes, from probabilities (after a Sigmoid).
-
-        loss = -mean(t * log(p) + (1 - t) * log(1 - p)),   p clipped to [BCE_EPS, 1 - BCE_EPS]
-
-    probs and targets have the same shape; targets are 0 or 1 (soft labels in between work too).
-    """
-
-    @graph_op(BCEBackward, inputs=("probs",))
-    def forward(self, probs: Tensor, targets) -> Tensor:
-        """Mean binary cross-entropy, as a scalar Tensor with probs' dtype.
-
-        TODO: return the mean BCE over every element as a Tensor of shape ().
-
-        APPROACH:
-            1. _check_tensor(probs, "BinaryCrossEntropyLoss"); t = _as_array(targets).
-            2. If t.shape != probs.shape, raise ValueError naming both shapes.
-            3. p = clip(probs.data, BCE_EPS, 1 - BCE_EPS): a probability of exactly 0 or 1
-               would give log(0) = -inf. Work in float64 (astype) before clipping: in float32,
-               1 - 1e-7 rounds to 0.99999988, so the clip would not be the one stated.
-            4. loss = -mean(t * log(p) + (1 - t) * log(1 - p)).
-            5. Return _like(loss, probs).
-
-        EXAMPLE:
-            >>> BinaryCrossEntropyLoss()(Tensor([0.9, 0.2]), np.array([1.0, 0.0])).data
-            array(0.16425204, dtype=float32)      # (-log(0.9) - log(0.8)) / 2
-
-        HINTS:
-            - np.clip(a, low, high) clips element-wise.
-        """
-        raise NotImplementedError("Module 04 (losses): write BinaryCrossEntropyLoss.forward (see its docstring)")
-
-    def __call__(self, probs: Tensor, targets) -> Tensor:
-        return self.forward(probs, targets)
-
-
 # ---------------------------------------------------------------------------------------------
 # Systems questions: what a loss costs in memory, and why the log-sum-exp trick is not optional.
 # ---------------------------------------------------------------------------------------------
@@ -278,7 +288,7 @@ def loss_memory_bytes(batch_size: int, num_classes: int, dtype=np.float32) -> in
     8 sequences x 1,024 positions in float32 is 2 * 8192 * 50257 * 4 bytes, about 3.3 GB,
     more than the model's own weights. That is why large models fuse or chunk this loss.
 
-    TODO: return 2 * batch_size * num_classes * (bytes per element of dtype) as an int.
+    TODO: return the bytes of the formula above as an int.
 
     APPROACH:
         1. batch_size and num_classes must be positive ints: otherwise raise ValueError
@@ -311,13 +321,14 @@ def exp_overflow_threshold(dtype=np.float32) -> float:
     APPROACH:
         1. dtype must be a floating dtype (np.float16/32/64); otherwise raise ValueError
            naming it.
-        2. np.finfo(dtype).max is the largest finite value; take its log in float64.
+        2. `np.finfo` describes a floating dtype, its largest finite value included; take
+           the log of that value in float64.
 
     EXAMPLE:
         >>> round(exp_overflow_threshold(np.float32), 3)
         88.723
 
     HINTS:
-        - np.issubdtype(np.dtype(dtype), np.floating) tells floating dtypes from the rest.
+        - `np.issubdtype` with `np.floating` tells floating dtypes from the rest.
     """
     raise NotImplementedError("Module 04 (losses): write exp_overflow_threshold (see its docstring)")

@@ -64,8 +64,9 @@ class no_grad:
     def __enter__(self):
         """TODO: Remember the current grad mode, then switch recording off.
 
-        APPROACH: Save `_GradMode.enabled` on self (e.g. self.previous), then set
-        `_GradMode.enabled = False`. Return self.
+        APPROACH: Remember the current mode on the instance: __exit__ must restore it, and
+        it may already be off (a no_grad inside a no_grad). Then switch recording off
+        through the given `_GradMode` class. Return self (for `with no_grad() as ctx`).
 
         EXAMPLE:
             >>> w = Tensor([1.0], requires_grad=True)
@@ -82,8 +83,8 @@ class no_grad:
     def __exit__(self, exc_type, exc, traceback):
         """TODO: Restore the grad mode saved by __enter__; let exceptions propagate.
 
-        APPROACH: Set `_GradMode.enabled` back to the saved value (not simply True: a
-        no_grad inside a no_grad must leave recording off). Return False.
+        APPROACH: Put back the mode saved by __enter__ (not simply "on": a no_grad inside a
+        no_grad must leave recording off), and return a false value.
 
         EXAMPLE:
             >>> with no_grad():
@@ -113,14 +114,14 @@ def gradcheck(fn, inputs, eps: float = GRADCHECK_EPS, atol: float = GRADCHECK_AT
     APPROACH:
         1. Every input must be a float64 Tensor (float32 finite differences are noise):
            raise TypeError otherwise.
-        2. A non-scalar output is reduced to a scalar with fixed random weights:
-           L = sum(fn(*inputs) * w), w drawn from np.random.default_rng(seed). (With w = 1,
-           a wrong rule that only gets the sum right would pass.)
-        3. Analytic: clear every input's .grad, build L, L.backward(), read each .grad.
-        4. Numeric, for each element i of each input x: set x.data[i] += eps, evaluate L
-           (under no_grad), set x.data[i] -= 2 eps, evaluate, restore;
-           numeric = (L+ - L-) / (2 eps).
-        5. Compare with |analytic - numeric| <= atol + rtol * |numeric| element-wise.
+        2. Reduce the output to a scalar L: the sum of the output times fixed random
+           weights of its shape, drawn from a Generator seeded with `seed`. (With weights
+           of 1, a wrong rule that only gets the sum right would pass.)
+        3. Analytic: clear every input's .grad, build L, run its backward, read the grads.
+        4. Numeric, for each element of each input that requires grad: nudge it by +eps,
+           evaluate L, by -eps, evaluate L, restore it; the central difference is
+           (L+ - L-) / (2 eps). These evaluations need no graph: run them under no_grad.
+        5. Compare element-wise: |analytic - numeric| <= atol + rtol * |numeric|.
 
     EXAMPLE:
         >>> x = Tensor(np.random.randn(3, 4), requires_grad=True)      # float64
@@ -144,8 +145,8 @@ def graph_nodes(t: Tensor) -> int:
 
     TODO: Count the Tensors reachable from `t` that were made by an op (have a `_grad_fn`).
 
-    APPROACH: `_topological_order(t)` lists every reachable Tensor once; count those whose
-    `_grad_fn` is not None.
+    APPROACH: Your `_topological_order` lists every reachable Tensor once; a Tensor made by
+    an op carries its node in `_grad_fn`, a leaf carries none.
 
     EXAMPLE:
         >>> w = Tensor([1.0, 2.0], requires_grad=True)
@@ -168,8 +169,8 @@ def graph_memory_bytes(n_ops: int, shape, dtype=np.float32) -> int:
     TODO: Return (n_ops + 1) * (bytes of one array of `shape` and `dtype`); ValueError for a
     negative n_ops or a negative dimension.
 
-    APPROACH: elements = product of shape (1 for ()); bytes per element =
-    np.dtype(dtype).itemsize.
+    APPROACH: Elements of one array: the product of the shape (1 for ()); bytes per
+    element: the `itemsize` of NumPy's dtype object. Accept an int as a 1-D shape.
 
     EXAMPLE:
         >>> graph_memory_bytes(10, (32, 1024), np.float32)     # 11 arrays of 128 KiB

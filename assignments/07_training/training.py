@@ -100,7 +100,7 @@ def clip_grad_norm(parameters, max_norm: float) -> float:
     """Scale all gradients together so that their total L2 norm is at most max_norm.
 
         total = sqrt( sum over every parameter p with a grad, of sum(p.grad ** 2) )
-        if total > max_norm:  every p.grad *= max_norm / total      (in place)
+        if total > max_norm:  every p.grad is scaled by max_norm / total      (in place)
 
     One norm over all parameters, not one per parameter: the direction of the whole update is
     kept, only its length is capped. One bad batch (a huge loss, a gradient of 1e6) then moves
@@ -112,12 +112,14 @@ def clip_grad_norm(parameters, max_norm: float) -> float:
 
     APPROACH:
         1. max_norm must be a number > 0: ValueError otherwise (naming it).
-        2. grads = [p.grad.data for p in parameters if p.grad is not None]
-        3. total = sqrt of the sum of squares of every element of every grad; sum in float64
-           (a float32 sum of a million squares loses digits).
-        4. If total > max_norm: multiply each grad array in place by max_norm / total
-           (`g *= scale`), so that the Tensors in p.grad, which the optimizer reads, change.
-        5. Return float(total).
+        2. Collect the gradient arrays of the parameters that have one.
+        3. The total norm: the square root of the sum of the squares of every element of
+           every gradient, summed in float64 (a float32 sum of a million squares loses
+           digits).
+        4. Above max_norm: scale every gradient array in place by the same factor, so that
+           the total becomes max_norm. In place, so that the Tensors in p.grad, which the
+           optimizer reads, see it.
+        5. Return the total (before clipping) as a Python float.
 
     EXAMPLE:
         >>> a = Tensor([0.0], requires_grad=True); a.grad = Tensor([3.0])
@@ -128,7 +130,7 @@ def clip_grad_norm(parameters, max_norm: float) -> float:
         (array([0.6], dtype=float32), array([0.8], dtype=float32))
 
     HINTS:
-        - `parameters` may be a generator (model.parameters() or a filter): call list() once.
+        - `parameters` may be a generator (model.parameters() or a filter): read it once.
         - A total of nan or inf (a diverged step) cannot be scaled to anything useful: return
           it and leave the gradients as they are; the caller decides what to do.
     """
@@ -186,8 +188,9 @@ class CosineSchedule:
 
         APPROACH:
             1. epoch must be a real number >= 0 (not a bool): ValueError otherwise.
-            2. progress = min(epoch, total_epochs) / total_epochs          in [0, 1]
-            3. return min_lr + (max_lr - min_lr) * (1 + cos(pi * progress)) / 2
+            2. Clamp the epoch at total_epochs (the rate stays at min_lr afterwards) and turn
+               it into the progress through the schedule, a fraction in [0, 1].
+            3. Evaluate the class docstring's formula at that progress.
 
         EXAMPLE:
             >>> s = CosineSchedule(max_lr=0.1, min_lr=0.0, total_epochs=10)
@@ -251,21 +254,16 @@ class Trainer:
               as a Python float. Count the epoch and record it in self.history.
 
         APPROACH:
-            1. self.model.train()
-            2. If self.schedule is not None: self.optimizer.lr = self.schedule.get_lr(self.epoch)
-               Append self.optimizer.lr to self.history["lr"] (when the optimizer has one).
-            3. For each (x, y) in batches:
-                   x = _as_tensor(x)                      (batches may hold np.ndarrays)
-                   self.optimizer.zero_grad()
-                   loss = self.loss_fn(self.model(x), y)
-                   loss.backward()
-                   if self.max_grad_norm is not None:
-                       clip_grad_norm(self.model.parameters(), self.max_grad_norm)
-                   self.optimizer.step(); self.steps += 1
-                   n = _batch_size(x); total += float(loss.data) * n; count += n
-            4. No batch at all: raise ValueError("Trainer.train_epoch: batches is empty").
-            5. mean = total / count; self.epoch += 1; append mean to history["train_loss"];
-               return mean.
+            1. Training mode for the whole model (Dropout drops, BatchNorm uses the batch).
+            2. With a schedule, set the optimizer's lr for this epoch (epochs count from 0:
+               `self.epoch`). Record the lr used in the history, when the optimizer has one.
+            3. Per batch: the step of the module docstring, in its order (zero the grads,
+               forward, loss, backward, clip if `max_grad_norm` is set, step), and count
+               the step. Batches may hold arrays: convert x with module 01's `_as_tensor`.
+            4. Keep a running sum of each batch's loss weighted by its number of examples
+               (the given `_batch_size`), and the number of examples.
+            5. No batch at all: a ValueError "Trainer.train_epoch: batches is empty".
+            6. Count the epoch, record the mean loss per example, return it.
 
         EXAMPLE:
             >>> model = Linear(3, 1)
@@ -292,19 +290,16 @@ class Trainer:
               target. Return {"loss": float} or {"loss": float, "accuracy": float}.
 
         APPROACH:
-            1. self.model.eval()
-            2. with no_grad():                   (module 05: no graph, so no memory kept for it)
-                   for x, y in batches:
-                       x = _as_tensor(x); out = self.model(x); loss = self.loss_fn(out, y)
-                       n = _batch_size(x); total_loss += float(loss.data) * n; count += n
-                       t = _as_array(y)
-                       if _is_class_targets(out, t):
-                           correct += number of rows where argmax(out.data, axis=1) == t
-                       else: classification = False
-            3. No batch at all: ValueError("Trainer.evaluate: batches is empty").
-            4. result = {"loss": total_loss / count}; if classification, add
-               result["accuracy"] = correct / count. Append them to self.history
-               ("eval_loss", "eval_accuracy"); return result.
+            1. Evaluation mode for the whole model, and the whole loop under module 05's
+               `no_grad`: no graph, so no memory kept for one.
+            2. Per batch: forward and loss, accumulated per example as in train_epoch.
+            3. Accuracy only while every batch so far looks like classification (the given
+               `_is_class_targets`, on the output and the targets' array from `_as_array`):
+               count the rows whose largest logit sits at the target's column. One batch
+               that is not classification turns accuracy off for the whole call.
+            4. No batch at all: a ValueError "Trainer.evaluate: batches is empty".
+            5. Record the loss (and the accuracy, if any) in the history ("eval_loss",
+               "eval_accuracy") and return them in a dict.
 
         EXAMPLE:
             >>> trainer.evaluate([(x_val, labels)])              # logits (N, 10), labels (N,)
@@ -327,11 +322,11 @@ class Trainer:
               integer arrays num_params, epoch and steps, to exactly `path`.
 
         APPROACH:
-            1. params = self.model.parameters()
-            2. arrays = {PARAM_KEY.format(i): p.data for i, p in enumerate(params)}
-               arrays["num_params"] = np.array(len(params)); the same for epoch and steps.
-            3. Write to a temporary file beside it (str(path) + ".tmp"), opened with
-               open(..., "wb"), with np.savez(file, **arrays); then os.replace(tmp, path).
+            1. One dict of arrays: each parameter's array under its PARAM_KEY name, in the
+               order of model.parameters(), and the three META_KEYS as 0-d integer arrays.
+            2. Write it with np.savez into a temporary file beside `path` (the same name
+               plus ".tmp"), opened in binary mode; then move the temporary file onto
+               `path` with os.replace.
 
         EXAMPLE:
             >>> trainer.save_checkpoint("ckpt.npz")
@@ -359,20 +354,20 @@ class Trainer:
               {"epoch": ..., "steps": ...}.
 
         APPROACH:
-            1. A missing file (os.path.isfile) -> ValueError("load_checkpoint: no checkpoint
-               file at ..."). Then read every array into a dict inside a try block:
-                   data = np.load(path, allow_pickle=False)
-                   with data: arrays = {k: data[k] for k in data.files}
-               Anything that fails (a corrupt or truncated zip, a pickled object, a .npy
-               instead of an .npz: np.load then returns one array, without .files) ->
-               ValueError("load_checkpoint: ... is not a readable .npz checkpoint (...)").
+            1. A missing file -> ValueError "load_checkpoint: no checkpoint file at ...".
+               Then read every array into a dict of your own, with np.load and
+               allow_pickle=False, and close the file. Anything that fails (a corrupt or
+               truncated zip, a pickled object, a .npy instead of an .npz: np.load then
+               returns one array, with no `files`) -> ValueError "load_checkpoint: ... is not
+               a readable .npz checkpoint (...)".
             2. Every key of META_KEYS must be there and hold one integer: ValueError naming a
                missing one. n = num_params; every param_i for i < n must be there.
-            3. params = self.model.parameters(). n != len(params): ValueError naming both counts.
-            4. For each i: shape and dtype of param_i must equal those of params[i]; else
-               ValueError naming i, the checkpoint's and the model's shape (or dtype).
-            5. Only now: p.data[...] = array for every parameter (in place, so the optimizer's
-               references stay valid); self.epoch, self.steps = the saved counters.
+            3. n must equal the model's number of parameters: ValueError naming both counts.
+            4. For each i: shape and dtype of param_i must equal those of the model's i-th
+               parameter; else ValueError naming i, the checkpoint's and the model's shape
+               (or dtype).
+            5. Only now copy each saved array INTO its parameter's existing array (in
+               place, so that the optimizer's references stay valid), and set the counters.
 
         EXAMPLE:
             >>> other = Trainer(Sequential(Linear(4, 3)), ...)
@@ -412,8 +407,9 @@ def activation_memory_bytes(batch_size: int, layer_sizes, dtype=np.float32) -> i
 
     APPROACH:
         1. batch_size: an int >= 1 (not a bool). layer_sizes: at least two sizes, each an
-           int >= 1. ValueError naming the bad value otherwise.
-        2. batch_size * sum(layer_sizes) * np.dtype(dtype).itemsize
+           int >= 1. ValueError naming the bad value otherwise: the given
+           `_check_positive_int` and `_check_layer_sizes` do these checks.
+        2. The formula above.
 
     EXAMPLE:
         >>> activation_memory_bytes(64, [784, 128, 10])
@@ -422,7 +418,7 @@ def activation_memory_bytes(batch_size: int, layer_sizes, dtype=np.float32) -> i
         472064
 
     HINTS:
-        - list(layer_sizes) lets the caller pass a tuple or a list.
+        - `_check_layer_sizes` returns a list: the caller may pass a tuple or a list.
     """
     raise NotImplementedError("Module 07 (training): write activation_memory_bytes (see its docstring)")
 
@@ -430,10 +426,10 @@ def activation_memory_bytes(batch_size: int, layer_sizes, dtype=np.float32) -> i
 def max_batch_size(memory_bytes: int, layer_sizes, optimizer_name: str = "adam", dtype=np.float32) -> int:
     """The largest batch whose training fits in `memory_bytes`, for the MLP of `layer_sizes`.
 
-        fixed      = training_memory_bytes(optimizer_name, num_params, dtype)  (module 06:
-                     params + grads + optimizer state, the same for every batch size)
-        per_sample = activation_memory_bytes(1, layer_sizes, dtype)
-        answer     = (memory_bytes - fixed) // per_sample,  or 0 when fixed > memory_bytes
+        fixed      what module 06's training_memory_bytes counts for this MLP and optimizer:
+                   params + grads + optimizer state, the same for every batch size
+        per_sample the activations of one example (activation_memory_bytes of a batch of 1)
+        answer     how many whole per_sample fit in what fixed leaves; 0 when nothing is left
 
     num_params of the MLP: the sum over consecutive sizes (a, b) of a * b + b (weights, biases).
 
@@ -445,8 +441,8 @@ def max_batch_size(memory_bytes: int, layer_sizes, optimizer_name: str = "adam",
 
     APPROACH:
         1. memory_bytes: an int >= 0; layer_sizes checked as in activation_memory_bytes.
-        2. num_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-        3. fixed and per_sample as above; max(0, (memory_bytes - fixed) // per_sample).
+        2. num_params: walk the consecutive pairs of sizes (each pair is one Linear).
+        3. fixed and per_sample as above, then the answer, never below 0.
 
     EXAMPLE:
         >>> max_batch_size(10_000_000, [784, 128, 10])        # (1e7 - 4 * 101,770 * 4) // 3,688

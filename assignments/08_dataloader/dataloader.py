@@ -136,11 +136,11 @@ class TensorDataset(Dataset):
         APPROACH:
             1. No argument at all: ValueError("TensorDataset: needs at least one tensor").
             2. Keep a Tensor as it is; turn anything else (an array, a list) into one with
-               _to_tensor (which keeps its dtype).
+               the given `_to_tensor` (which keeps its dtype).
             3. Every tensor needs a first dimension (ndim >= 1), and all first dimensions must
-               be equal. Otherwise raise ValueError naming every shape, e.g.
+               be equal. Otherwise a ValueError naming every shape, e.g.
                "TensorDataset: every tensor must have the same first dimension; got shapes (4, 2), (3,)".
-            4. self.tensors = tuple(...)
+            4. Store them as a tuple.
 
         EXAMPLE:
             >>> ds = TensorDataset(Tensor(np.zeros((4, 2))), np.arange(4))
@@ -150,7 +150,8 @@ class TensorDataset(Dataset):
             ValueError: TensorDataset: every tensor must have the same first dimension; got shapes (4, 2), (3,)
 
         HINTS:
-            - ", ".join(str(s) for s in shapes) writes the shapes as the message wants them.
+            - Joining the shapes' strings with ", " writes them as the message wants them.
+            - A set of the first dimensions holds one element exactly when they all agree.
         """
         raise NotImplementedError("Module 08 (dataloader): write TensorDataset.__init__ (see its docstring)")
 
@@ -168,13 +169,14 @@ class TensorDataset(Dataset):
     def __getitem__(self, index) -> tuple:
         """Example `index`: a tuple holding row `index` of every tensor, each as a Tensor.
 
-        TODO: check the index, then return tuple(row `index` of t, for t in self.tensors).
+        TODO: check the index, then return a tuple with row `index` of each tensor.
 
         APPROACH:
-            1. index must be an int (or a NumPy integer) in -len(self) <= index < len(self);
-               negative indices count from the end, as for a list. Otherwise raise IndexError,
-               e.g. "TensorDataset: index 10 is out of range for 10 examples".
-            2. Return tuple(_to_tensor(t.data[index]) for t in self.tensors).
+            1. index must be an int (or a NumPy integer, not a bool) in
+               -len(self) <= index < len(self); negative indices count from the end, as for
+               a list. Otherwise an IndexError, e.g. "TensorDataset: index 10 is out of
+               range for 10 examples".
+            2. One Tensor per stored tensor: the row of its array, through `_to_tensor`.
 
         EXAMPLE:
             >>> x, y = TensorDataset(np.ones((4, 2), np.float32), np.arange(4))[-1]
@@ -220,7 +222,8 @@ class DataLoader:
             2. batch_size must be an int >= 1 (not a bool, not a float); otherwise
                ValueError, e.g. "DataLoader: batch_size must be an int >= 1; got 0".
             3. transform must be None or callable; otherwise TypeError.
-            4. self.rng = np.random.default_rng(seed)   (seed: an int, None, or a Generator)
+            4. Store the arguments, and create the random generator from `seed` (an int,
+               None or a Generator: NumPy's default_rng accepts all three).
 
         EXAMPLE:
             >>> loader = DataLoader(TensorDataset(np.zeros((10, 3))), batch_size=4)
@@ -257,11 +260,12 @@ class DataLoader:
         TODO: build that tuple, vectorised for a TensorDataset.
 
         APPROACH:
-            1. A TensorDataset: one fancy-indexing per tensor, no loop over examples:
-                   return tuple(_share(t.data[indices]) for t in self.dataset.tensors)
-            2. Any other Dataset: examples = [self.dataset[int(i)] for i in indices]; an
-               example that is not a tuple or list counts as a 1-tuple. Then, for each
-               position k, _share(np.stack([_as_array(e[k]) for e in examples])).
+            1. A TensorDataset: index each stored tensor's array with the whole index array
+               at once (no loop over examples), and wrap each result with `_share`.
+            2. Any other Dataset: fetch the examples one by one (`dataset[i]` with a Python
+               int); an example that is not a tuple or list counts as a 1-tuple. Then, for
+               each position k, stack the k-th elements of all examples (as arrays: module
+               04's `_as_array`) along a new first axis, and wrap it with `_share`.
 
         EXAMPLE:
             >>> loader = DataLoader(TensorDataset(np.arange(10.0).reshape(5, 2), np.arange(5)))
@@ -285,14 +289,16 @@ class DataLoader:
               transform to its first element, and yield it.
 
         APPROACH:
-            1. n = len(self.dataset)
-               order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-            2. For b in range(len(self)):          (len(self) already accounts for drop_last)
-                   indices = order[b * self.batch_size : (b + 1) * self.batch_size]
-                   batch = self.collate(indices)
-            3. If self.transform is not None, replace the first element:
-                   batch = (_to_tensor(self.transform(batch[0].data)),) + batch[1:]
-            4. yield batch
+            1. The order of this epoch: a fresh permutation of 0..N-1 from self.rng when
+               shuffling, else 0..N-1 in order.
+            2. Cut the order into consecutive slices of batch_size indices; len(self) is the
+               number of batches (it already accounts for drop_last, and the last slice may
+               be shorter). Collate each slice.
+            3. With a transform: call it on the array of the batch's first element and put
+               the result back as a Tensor (`_to_tensor`), the other elements unchanged.
+            4. Yield the batch.
+
+                order [4 6 2 7 3 5 9 0 8 1], batch_size 4:  [4 6 2 7] [3 5 9 0] [8 1]
 
         EXAMPLE:
             >>> loader = DataLoader(TensorDataset(np.arange(5.0), np.arange(5)), batch_size=2)
@@ -321,19 +327,22 @@ def parse_idx(path) -> np.ndarray:
           and return the values as a uint8 array of the shape the header gives.
 
     APPROACH:
-        1. path = Path(path); content = path.read_bytes()
-        2. If content starts with GZIP_MAGIC: content = gzip.decompress(content). A damaged or truncated
+        1. Read the whole file as bytes (a Path may be given as a string).
+        2. Bytes that start with GZIP_MAGIC are gzip: decompress them. A damaged or truncated
            gzip stream raises OSError or EOFError: turn it into a ValueError naming the file.
-        3. magic = int.from_bytes(content[0:4], "big"). If it is not a key of IDX_NDIM (or the
-           file is shorter than 4 bytes), raise ValueError naming the file and containing the
-           word "magic", e.g. "t.gz: magic number 0x00000802 is not an IDX file of MNIST
-           (expected 0x00000803 for images or 0x00000801 for labels)".
-        4. ndim = IDX_NDIM[magic]; dimension k is int.from_bytes(content[4 + 4k : 8 + 4k], "big").
-           A file too short for its header: ValueError naming the file and saying "truncated".
-        5. The data must be exactly math.prod(shape) bytes after the header (4 + 4 * ndim):
+        3. The magic number is the first 4 bytes as a big-endian integer. Not a key of
+           IDX_NDIM (or a file shorter than 4 bytes): a ValueError naming the file and
+           containing the word "magic", e.g. "t.gz: magic number 0x00000802 is not an IDX
+           file of MNIST (expected 0x00000803 for images or 0x00000801 for labels)".
+        4. IDX_NDIM gives the number of dimensions; each is the next 4-byte big-endian
+           integer. A file too short for its header: ValueError naming the file and saying
+           "truncated".
+        5. After the header (4 + 4 * ndim bytes), the data must be exactly one byte per
+           value of the shape:
                fewer -> ValueError naming the file, saying "truncated", with the shape
                more  -> ValueError naming the file, saying "trailing bytes", with the shape
-        6. return np.frombuffer(content, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+        6. View the data bytes as uint8 with np.frombuffer (its `offset` skips the header;
+           no copy) and give them the shape.
 
     EXAMPLE:
         >>> parse_idx("mnist/train-labels-idx1-ubyte.gz")[:5]
@@ -343,7 +352,8 @@ def parse_idx(path) -> np.ndarray:
 
     HINTS:
         - Big-endian: the most significant byte first. 60000 is stored as 00 00 ea 60.
-          np.frombuffer(content, ">u4", count=ndim, offset=4) reads all dimensions at once too.
+          `int.from_bytes` reads one such integer; np.frombuffer with the big-endian uint32
+          dtype ">u4" reads all dimensions at once.
         - Name the file with its path in every message: a student with four files open needs
           to know which one is broken.
     """
@@ -357,14 +367,15 @@ def parse_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
           (N, channels, rows, cols) order and the labels as int64.
 
     APPROACH:
-        1. batch = unpickle_cifar_batch(path)         (never pickle.load: a pickle can run code)
-        2. batch must be a dict holding b"data" and b"labels"; otherwise ValueError naming the
-           file and the missing key.
-        3. data = np.asarray(batch[b"data"]): must be uint8 with shape (N, 3072); otherwise
-           ValueError naming the file, the dtype and the shape found.
-        4. labels = np.asarray(batch[b"labels"]): must be 1-D with N entries, whole numbers
-           in 0..NUM_CLASSES-1; otherwise ValueError naming the file.
-        5. return data.reshape(N, *CIFAR_IMAGE_SHAPE), labels.astype(np.int64)
+        1. Load the dict with the given `unpickle_cifar_batch` (never pickle.load: a pickle
+           can run code).
+        2. It must be a dict holding b"data" and b"labels"; otherwise a ValueError naming
+           the file and the missing key.
+        3. The data, as an array: uint8 with shape (N, 3072); otherwise a ValueError naming
+           the file, the dtype and the shape found.
+        4. The labels, as an array: 1-D with N entries, whole numbers in
+           0..NUM_CLASSES-1; otherwise a ValueError naming the file.
+        5. Return the images as (N, *CIFAR_IMAGE_SHAPE) and the labels as int64.
 
     EXAMPLE:
         >>> images, labels = parse_cifar_batch("cifar10/cifar-10-batches-py/test_batch")
@@ -400,16 +411,14 @@ def load_mnist(data_dir=None, normalize: bool = True) -> tuple[TensorDataset, Te
           and wrap them in a TensorDataset. Return (train, test).
 
     APPROACH:
-        1. folder = fetch("mnist", data_dir)
-        2. For split in ("train", "test"):
-               images_name, labels_name = MNIST_FILES[split]
-               images = parse_idx(folder / images_name)      # (N, 28, 28) uint8
-               labels = parse_idx(folder / labels_name)      # (N,) uint8
+        1. The folder comes from the given `fetch` (data set "mnist").
+        2. Per split, MNIST_FILES names the images file and the labels file; parse both
+           with your parse_idx: images (N, 28, 28) and labels (N,), uint8.
         3. images must be 3-D and labels 1-D (a swapped file), with as many labels as images;
            otherwise ValueError naming both files and both shapes. Labels must be < NUM_CLASSES.
-        4. x = images[:, None].astype(np.float32)             # (N, 1, 28, 28), a new array
-           if normalize: x /= PIXEL_MAX
-        5. TensorDataset(_share(x), _share(labels.astype(np.int64)))
+        4. Images: insert the channel axis, (N, 1, 28, 28), and convert to float32 (a new
+           array); with normalize, divide it by PIXEL_MAX in place. Labels: int64.
+        5. A TensorDataset of both, each wrapped with `_share` (no second copy).
 
     EXAMPLE:
         >>> train, test = load_mnist()
@@ -419,8 +428,8 @@ def load_mnist(data_dir=None, normalize: bool = True) -> tuple[TensorDataset, Te
     HINTS:
         - Use parse_idx, not the readers of tinytorch.datasets: reading the format is the job
           of this module.
-        - x /= PIXEL_MAX divides in place, and _share wraps x without copying it: one array
-          of 188 MB (60,000 x 784 float32), not three.
+        - Dividing in place, and wrapping with `_share` (no copy), keep one array of 188 MB
+          (60,000 x 784 float32), not three.
     """
     raise NotImplementedError("Module 08 (dataloader): write load_mnist (see its docstring)")
 
@@ -439,12 +448,12 @@ def load_cifar10(data_dir=None, normalize: bool = True) -> tuple[TensorDataset, 
           (TensorDataset(x_train, y_train), TensorDataset(x_test, y_test)).
 
     APPROACH:
-        1. folder = Path(fetch("cifar10", data_dir)) / CIFAR_FOLDER
-        2. train = [parse_cifar_batch(folder / name) for name in CIFAR_TRAIN_BATCHES]
-           images = np.concatenate([x for x, _ in train]); labels likewise
-        3. test: parse_cifar_batch(folder / CIFAR_TEST_BATCH)
-        4. Convert images as in load_mnist (float32, / PIXEL_MAX when normalize) and wrap
-           both arrays with _share.
+        1. The batch files are in the CIFAR_FOLDER inside the folder `fetch` returns
+           (data set "cifar10").
+        2. Train: parse the CIFAR_TRAIN_BATCHES in order and concatenate their images, and
+           their labels, along the first axis. Test: the CIFAR_TEST_BATCH.
+        3. Convert images as in load_mnist (float32, divided by PIXEL_MAX when normalize)
+           and wrap both arrays with `_share`.
 
     EXAMPLE:
         >>> train, test = load_cifar10()
@@ -487,11 +496,13 @@ class RandomHorizontalFlip:
               images only, without a Python loop over the batch.
 
         APPROACH:
-            1. images = np.asarray(images); at least 3 dimensions (N, ..., H, W), otherwise
+            1. Work on an array with at least 3 dimensions (N, ..., H, W); otherwise a
                ValueError naming the shape.
-            2. flip = self.rng.random(len(images)) < self.p          # (N,) bool, one per image
-            3. out = images.copy(); out[flip] = images[flip, ..., ::-1]
-            4. return out
+            2. One decision per image: a uniform draw from self.rng below p means "flip".
+               That is an (N,) boolean array.
+            3. Start from a copy (the caller's batch stays as it was) and write the mirrored
+               chosen images into it, all at once: boolean indexing on the first axis
+               selects them, a reversed slice of the last axis mirrors them.
 
         EXAMPLE:
             >>> RandomHorizontalFlip(p=1.0)(np.array([[[1, 2, 3], [4, 5, 6]]]))
@@ -499,8 +510,8 @@ class RandomHorizontalFlip:
                     [6, 5, 4]]])
 
         HINTS:
-            - Boolean indexing on the first axis selects whole images; `..., ::-1` reverses the
-              last axis of each of them.
+            - An Ellipsis (`...`) in an index stands for "all the axes in between", whatever
+              their number: the same code serves (N, H, W) and (N, C, H, W).
             - Draw from self.rng, so that a seeded transform repeats itself.
         """
         raise NotImplementedError("Module 08 (dataloader): write RandomHorizontalFlip.__call__ (see its docstring)")
@@ -543,16 +554,17 @@ class RandomCrop:
               image, and return the windows, without a Python loop over pixels or images.
 
         APPROACH:
-            1. images = np.asarray(images); at least 3 dimensions (N, ..., H, W), otherwise
-               ValueError naming the shape. h, w = self.size; p = self.padding.
-            2. padded = np.zeros(images.shape[:-2] + (H + 2p, W + 2p), images.dtype)
-               padded[..., p:p + H, p:p + W] = images
-               If h > H + 2p or w > W + 2p: ValueError naming the crop and the padded size.
-            3. top = self.rng.integers(0, H + 2p - h + 1, size=N)     # (N,) one per image
-               left = self.rng.integers(0, W + 2p - w + 1, size=N)
-            4. windows = np.lib.stride_tricks.sliding_window_view(padded, (h, w), axis=(-2, -1))
-               # (N, ..., H+2p-h+1, W+2p-w+1, h, w): every window, as a view (no copy)
-            5. return windows[np.arange(N), ..., top, left, :, :]      # (N, ..., h, w)
+            1. Work on an array with at least 3 dimensions (N, ..., H, W); otherwise a
+               ValueError naming the shape. A crop larger than the padded images: a
+               ValueError naming the crop and the padded size.
+            2. The padded batch: zeros of (N, ..., H + 2p, W + 2p) and the images' dtype, with
+               the images copied into the middle.
+            3. One random (top, left) corner per image, drawn from self.rng: every corner
+               from which the (h, w) window still fits is allowed. Two (N,) integer arrays.
+            4. NumPy's `sliding_window_view` over the last two axes views every window of the
+               padded batch without copying: (N, ..., H+2p-h+1, W+2p-w+1, h, w).
+            5. Pick one window per image with one fancy indexing: the image numbers, the
+               tops and the lefts, three (N,) arrays -> (N, ..., h, w).
 
         EXAMPLE:
             >>> crops = RandomCrop(32, padding=4, rng=0)(np.ones((64, 3, 32, 32), np.float32))
@@ -560,8 +572,8 @@ class RandomCrop:
             ((64, 3, 32, 32), dtype('float32'))
 
         HINTS:
-            - windows[n, ..., i, j] is the (h, w) window whose top-left corner is at (i, j) of
-              image n. Indexing with three arrays of length N picks one window per image.
+            - In the view, the window whose top-left corner is at (i, j) of image n sits at
+              index n, then the in-between axes, then i, j.
             - A loop `for n in range(N)` would work too, but it runs N times per batch; a loop
               over pixels would run N * h * w times.
         """
@@ -643,6 +655,7 @@ def batches_per_epoch(num_samples: int, batch_size: int, drop_last: bool = False
         2
 
     HINTS:
-        - ceil without floats: (num_samples + batch_size - 1) // batch_size, or -(-a // b).
+        - No floats needed: integer division and its remainder (`divmod`) say how many full
+          batches there are and whether a partial one is left over.
     """
     raise NotImplementedError("Module 08 (dataloader): write batches_per_epoch (see its docstring)")

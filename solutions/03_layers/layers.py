@@ -69,9 +69,9 @@ def xavier_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.nd
 
     TODO: return an array of shape (fan_in, fan_out), dtype PARAM_DTYPE, uniform in [-a, a].
 
-    APPROACH:
-        1. a = np.sqrt(6.0 / (fan_in + fan_out))
-        2. rng.uniform(-a, a, size=(fan_in, fan_out)), converted to PARAM_DTYPE.
+    APPROACH: Compute the bound a of the formula above, draw the whole (fan_in, fan_out)
+    array in one call to the generator's uniform distribution, and convert it to
+    PARAM_DTYPE (a Generator draws float64).
 
     EXAMPLE:
         >>> w = xavier_uniform(3, 2, np.random.default_rng(0))
@@ -98,9 +98,8 @@ def he_normal(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray
     TODO: return an array of shape (fan_in, fan_out), dtype PARAM_DTYPE, normal with mean 0 and
           standard deviation sqrt(2 / fan_in).
 
-    APPROACH:
-        1. std = np.sqrt(2.0 / fan_in)      (fan_in: the number of inputs of each output unit)
-        2. rng.normal(0.0, std, size=(fan_in, fan_out)), converted to PARAM_DTYPE.
+    APPROACH: As xavier_uniform, with the generator's normal distribution: mean 0 and the
+    standard deviation above (fan_in: the number of inputs of each output unit).
 
     EXAMPLE:
         >>> w = he_normal(1000, 10, np.random.default_rng(0))
@@ -168,13 +167,11 @@ class Module:
         TODO: return a list of the Tensors found in this module's attributes (see the class
               docstring for where to look), in attribute order, without duplicates.
 
-        APPROACH:
-            1. params = [] and seen = set() (ids of the Tensors already in params).
-            2. Write a small recursive helper visit(value):
-                   Tensor with requires_grad -> append it unless id(value) is in seen
-                   Module                    -> visit each Tensor of value.parameters()
-                   list / tuple              -> visit each element
-            3. visit every value of vars(self), in order; return params.
+        APPROACH: A small recursive helper handles one value by the table of the class
+        docstring (a sub-Module answers with its own parameters(); a list or tuple is
+        looked into element by element). Run it on every attribute value, in order. Keep
+        the result in a list, and beside it the ids of the Tensors already taken, so that
+        a Tensor reached twice is listed once.
 
         EXAMPLE:
             >>> layer = Linear(3, 2)
@@ -217,11 +214,10 @@ class Module:
         TODO: set self.training, then do the same on each sub-module found in the attributes
               (a Module attribute, or a Module inside a list / tuple attribute, recursively).
 
-        APPROACH:
-            1. self.training = bool(mode)
-            2. For each value of vars(self): a Module -> value.train(mode); a list or tuple ->
-               look at each element the same way.
-            3. return self (so that `model = Net().eval()` works).
+        APPROACH: Set this module's flag (a bool), then walk the attributes as parameters()
+        does, this time looking for Modules: a sub-Module is switched by its own train(),
+        which recurses for you; lists and tuples are looked into. Return self, so that
+        `model = Net().eval()` works.
 
         EXAMPLE:
             >>> model = Sequential(Linear(2, 2), Dropout(0.5))
@@ -229,7 +225,6 @@ class Module:
             (True, False)
 
         HINTS:
-            - Calling value.train(mode) on a sub-module recurses for you.
             - Objects that are not Modules (a ReLU from module 02, an rng) have no training flag:
               leave them alone.
         """
@@ -297,17 +292,17 @@ class Linear(Module):
               self.weight (in_features, out_features) and self.bias (out_features,) or None.
 
         APPROACH:
-            1. super().__init__()   (sets self.training)
+            1. Initialise the Module base class first (it sets `training`).
             2. in_features and out_features must be ints > 0 (bool is not a size). Otherwise
-               raise ValueError naming the argument and its value, e.g.
+               a ValueError naming the argument and its value, e.g.
                "Linear: in_features must be a positive int, got 0".
-            3. init must be a key of INITIALIZERS. Otherwise raise ValueError naming the
-               value and listing the known ones (INITS).
-            4. rng = np.random.default_rng() when None is given.
-            5. self.weight = Tensor(INITIALIZERS[init](in_features, out_features, rng),
-                                    requires_grad=True)
-            6. self.bias = a Tensor of zeros, shape (out_features,), dtype PARAM_DTYPE,
-               requires_grad=True; or None when bias=False.
+            3. init must be a key of INITIALIZERS. Otherwise a ValueError naming the value
+               and listing the known ones (INITS).
+            4. Without an rng, make a fresh unseeded Generator.
+            5. weight: the initialiser named by `init`, drawn with rng, as a Tensor that
+               requires grad, (in_features, out_features).
+            6. bias: zeros (out_features,) of PARAM_DTYPE that require grad; or None when
+               bias=False.
 
         EXAMPLE:
             >>> layer = Linear(3, 2, rng=np.random.default_rng(0))
@@ -345,14 +340,13 @@ class Linear(Module):
         TODO: check the last dimension of x, then return x @ self.weight (+ self.bias).
 
         APPROACH:
-            1. x = _as_tensor(x)
-            2. If x has no dimensions or x.shape[-1] != self.in_features, raise a ValueError
-               whose message contains the word in_features, its value and x's shape, e.g.
+            1. Accept arrays too: convert x with the given `_as_tensor`.
+            2. x needs a last dimension of size in_features. Otherwise a ValueError whose
+               message contains the word in_features, its value and x's shape, e.g.
                "Linear(in_features=3) expects input of shape (..., 3); got (4, 5)".
                (In a deep Sequential, this says which layer got the wrong input.)
-            3. out = x @ self.weight          # (..., in) @ (in, out) -> (..., out)
-            4. If there is a bias: out = out + self.bias   # (..., out) + (out,) broadcasts
-            5. Return out.
+            3. Matrix product with the weight: (..., in) @ (in, out) -> (..., out).
+            4. Add the bias, if there is one: (out,) broadcasts over the leading dims.
 
         EXAMPLE:
             >>> layer = Linear(3, 2)
@@ -409,9 +403,8 @@ class Sequential(Module):
 
         TODO: apply self.layers one after another, each to the output of the one before.
 
-        APPROACH:
-            1. for layer in self.layers: x = layer(x)
-            2. return x   (with no layers, the input comes back unchanged)
+        APPROACH: Feed each layer's output to the next, in order; return the last one
+        (with no layers, the input comes back unchanged).
 
         EXAMPLE:
             >>> model = Sequential(Linear(4, 8), ReLU(), Linear(8, 3))
@@ -471,12 +464,10 @@ class Dropout(Module):
         TODO: check 0 <= p < 1, then set self.p and self.rng.
 
         APPROACH:
-            1. super().__init__()
-            2. p must be a number (not a bool) with 0 <= p < 1; otherwise raise
-               ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}").
-               (p = 1 would drop everything and divide by 1 - p = 0.)
-            3. self.p = float(p)
-            4. self.rng = rng, or np.random.default_rng() when rng is None.
+            1. Initialise the Module base class first.
+            2. p must be a number (not a bool) with 0 <= p < 1; otherwise a ValueError, as
+               in the EXAMPLE. (p = 1 would drop everything and divide by 1 - p = 0.)
+            3. Store p as a float, and rng (a fresh unseeded Generator when none is given).
 
         EXAMPLE:
             >>> Dropout(0.2).p
@@ -503,12 +494,12 @@ class Dropout(Module):
               mask holds 0 (dropped) or 1 / (1 - p) (kept), drawn anew on every call.
 
         APPROACH:
-            1. x = _as_tensor(x)
-            2. If not self.training or self.p == 0: return x
-            3. keep_prob = 1 - self.p
-               keep = self.rng.random(x.shape) < keep_prob          # True with probability 1 - p
-            4. mask = Tensor(keep.astype(PARAM_DTYPE) / keep_prob)  # 0 or 1 / (1 - p)
-            5. return x * mask                                      # Tensor multiply
+            1. Convert x with `_as_tensor`. In eval mode, or with p = 0, return it as it is.
+            2. Draw one uniform number in [0, 1) per element of x from self.rng: comparing
+               it with the keep probability 1 - p keeps each element with exactly that
+               probability.
+            3. The mask holds 0 where dropped and 1 / (1 - p) where kept: a PARAM_DTYPE
+               Tensor of x's shape. Return x times the mask, a Tensor multiplication.
 
         EXAMPLE:
             >>> d = Dropout(0.5, rng=np.random.default_rng(0))
@@ -576,9 +567,8 @@ def layer_memory_bytes(layer: Module) -> int:
 
     TODO: return the sum, over layer.parameters(), of (number of elements) * (bytes per element).
 
-    APPROACH:
-        1. For each parameter p: p.size * np.dtype(p.dtype).itemsize
-        2. Sum them; return a Python int.
+    APPROACH: A parameter takes (number of elements) x (bytes per element of its dtype:
+    NumPy's dtype objects have an `itemsize`). Sum over parameters(); return a Python int.
 
     EXAMPLE:
         >>> layer_memory_bytes(Linear(784, 128))       # 100,480 float32 numbers
@@ -603,7 +593,7 @@ def linear_flops(batch: int, in_features: int, out_features: int, bias: bool = T
     grows with batch * in * out. Dividing FLOPs by a machine's FLOP/s gives a lower bound on
     the time of a layer (module 15 measures how close we get).
 
-    TODO: return 2 * batch * in_features * out_features, plus batch * out_features when bias.
+    TODO: return the count of the counting rule above, as a Python int.
 
     EXAMPLE:
         >>> linear_flops(32, 784, 128)                  # 6,422,528 + 4,096

@@ -133,16 +133,16 @@ class Optimizer:
                Optimizer([layer.weight]) or Optimizer(model.parameters())): raise
                TypeError("Optimizer: params must be an iterable of Tensors such as
                model.parameters(); got a single Tensor").
-            2. params = list(params); if that fails (not iterable) raise TypeError naming
-               the type received.
-            3. An empty list: raise ValueError("Optimizer: got an empty list of parameters ...").
-               (Usually a model whose parameters() is wrong: better to stop here than to train
-               nothing for an hour.)
-            4. Each item must be a Tensor: otherwise TypeError naming its index and type,
+            2. Make a list of params, once; something that is not iterable: a TypeError
+               naming the type received.
+            3. An empty list: a ValueError starting "Optimizer: got an empty list of
+               parameters". (Usually a model whose parameters() is wrong: better to stop
+               here than to train nothing for an hour.)
+            4. Each item must be a Tensor: otherwise a TypeError naming its index and type,
                e.g. "Optimizer: params[2] is a ndarray, not a Tensor".
-            5. The same Tensor twice would be updated twice per step: raise ValueError naming
+            5. The same Tensor twice would be updated twice per step: a ValueError naming
                both indices, e.g. "Optimizer: params[0] and params[3] are the same Tensor".
-            6. self.params = the list.
+            6. Store the list as `self.params`.
 
         EXAMPLE:
             >>> w = Tensor([1.0, 2.0], requires_grad=True)
@@ -153,7 +153,8 @@ class Optimizer:
 
         HINTS:
             - Compare Tensors by identity (`id(t)` or `is`), never `==` (element-wise).
-            - Call list() once: model.parameters() may be a generator that can be read only once.
+            - Remember the first index of each Tensor's id: a repeat then names both.
+            - Read params once: model.parameters() may be a generator that can be read only once.
         """
         # BEGIN SOLUTION
         if isinstance(params, Tensor):
@@ -234,11 +235,12 @@ class SGD(Optimizer):
               parameter (self.velocities).
 
         APPROACH:
-            1. super().__init__(params)
-            2. self.lr = _check_hyper("SGD", "lr", lr, 0.0)               lr >= 0
-               self.momentum: 0 <= momentum < 1 (momentum 1 never forgets a gradient)
-               self.weight_decay: >= 0
-            3. self.velocities = [None] * len(self.params)   # index i: velocity of params[i]
+            1. Let the base class check and store the parameters.
+            2. Check each hyper-parameter with the given `_check_hyper` (who "SGD"), which
+               returns it as a float: lr >= 0; 0 <= momentum < 1 (momentum 1 never forgets
+               a gradient); weight_decay >= 0.
+            3. `velocities`: one slot per parameter, same index as in `self.params`, empty
+               (None) until that parameter's first step.
 
         EXAMPLE:
             >>> opt = SGD([Tensor([1.0], requires_grad=True)], lr=0.1, momentum=0.9)
@@ -265,15 +267,16 @@ class SGD(Optimizer):
         TODO: apply the update rule of the class docstring to each p in self.params whose
               grad is not None; leave the others (and their velocity slot) untouched.
 
-        APPROACH:
-            for i, p in enumerate(self.params):
-                1. g = _grad_of("SGD", i, p); skip p when it is None.
-                2. if self.weight_decay: g = g + self.weight_decay * p.data   (a new array)
-                3. if self.momentum:
-                       first time for p (velocities[i] is None): v = a copy of g
-                       else: v = momentum * velocities[i] + g
-                       store v in self.velocities[i]; the step direction is v
-                4. p.data -= self.lr * direction         (in place)
+        APPROACH: For each parameter, in order (its index finds its velocity):
+            1. Its gradient as an array of its dtype comes from the given `_grad_of` (which
+               also checks the shape); None means no gradient: skip the parameter.
+            2. With weight decay, add the L2 term to the gradient, into a new array.
+            3. With momentum, the step direction is the velocity: the first step's velocity
+               is the gradient itself (a copy), later ones follow the class docstring's
+               rule. Store it back in its slot. Without momentum, the direction is the
+               gradient and no velocity is kept.
+            4. Move the parameter against the direction, scaled by lr, writing into its
+               array in place (the model holds the same Tensor).
 
         EXAMPLE:
             >>> w = Tensor([1.0], requires_grad=True)
@@ -284,8 +287,8 @@ class SGD(Optimizer):
             array([0.71], dtype=float32)
 
         HINTS:
-            - `g += ...` on the array from _grad_of would write into p.grad's own data when
-              the dtypes match: build a new array (g = g + ...) instead.
+            - An augmented `+=` on the array from _grad_of would write into p.grad's own
+              data when the dtypes match: build a new array instead.
             - Copy g when it becomes the first velocity: the velocity must not be the same
               array as the gradient, which the caller may change or clear.
         """
@@ -336,14 +339,13 @@ class Adam(Optimizer):
               in self.m, self.v (the moments) and self.steps (the step count t of each).
 
         APPROACH:
-            1. super().__init__(params)
-            2. lr >= 0. betas: a tuple or list of exactly two numbers (ValueError otherwise,
-               naming what was given), each in [0, 1): beta = 1 would never update the average.
-               eps > 0 (low_inclusive=False). weight_decay >= 0.
-               Use the class name in messages, type(self).__name__, so that AdamW's errors
-               say AdamW.
-            3. self.m = [None] * n; self.v = [None] * n; self.steps = [0] * n
-               (n = len(self.params)).
+            1. Let the base class check and store the parameters.
+            2. With `_check_hyper`: lr >= 0; betas a tuple or list of exactly two numbers
+               (ValueError otherwise, naming what was given), each in [0, 1): beta = 1 would
+               never update the average; eps > 0 (its low end excluded); weight_decay >= 0.
+               Name the class of `self` in messages, so that AdamW's errors say AdamW.
+            3. Per parameter, by index: a first and a second moment, empty (None) until its
+               first step, and a step count starting at 0.
 
         EXAMPLE:
             >>> opt = Adam([w], lr=0.01)
@@ -380,13 +382,11 @@ class Adam(Optimizer):
               step, count the step, update m and v, bias-correct, move p.
 
         APPROACH:
-            1. If self.m[i] is None: self.m[i] = zeros like p.data; the same for self.v[i].
-            2. self.steps[i] += 1; t = self.steps[i]; beta1, beta2 = self.betas
-            3. Update the moments in place (no new arrays: see HINTS):
-                   m *= beta1; m += (1 - beta1) * g          # m = beta1 m + (1 - beta1) g
-                   v *= beta2; v += (1 - beta2) * (g * g)
-            4. m_hat = m / (1 - beta1 ** t); v_hat = v / (1 - beta2 ** t)
-            5. p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            1. At the parameter's first step, create its two moments: zeros of p's shape and
+               dtype.
+            2. Count the step: t is this parameter's own step number, from 1.
+            3. Update both moments by the class docstring's rules, in place (see HINTS).
+            4. Bias-correct, and move p by the class docstring's last line, in place.
 
         EXAMPLE:
             >>> w = Tensor([1.0], requires_grad=True); opt = Adam([w], lr=0.1)
@@ -394,15 +394,16 @@ class Adam(Optimizer):
             array([0.9], dtype=float32)
 
         HINTS:
-            - np.zeros_like(p.data) has p's shape and dtype: float32 state for float32 weights.
+            - `np.zeros_like` copies shape and dtype: float32 state for float32 weights.
             - The step count is per parameter: one that had no gradient for a while has taken
               fewer steps, and its bias correction must say so.
             - Why in place: every `a * b` allocates a new array of the parameter's size. For a
               (784, 128) weight that is 400 KB per temporary, and ten of them per step cost
               more than the arithmetic (the memory has to be mapped and zeroed each time).
-              The bias corrections are scalars, so fold them into the step size:
-              lr * m_hat / (sqrt(v_hat) + eps) = (lr / c1) * m / (sqrt(v) / sqrt(c2) + eps)
-              with c1 = 1 - beta1 ** t and c2 = 1 - beta2 ** t.
+              Augmented assignments (`*=`, `+=`, `/=`) on the stored arrays write into them.
+              The bias corrections c1 = 1 - beta1^t and c2 = 1 - beta2^t are scalars: fold
+              them into the scalars (lr over c1, sqrt(v) over sqrt(c2)) and no array-sized
+              m_hat or v_hat is ever built.
         """
         # BEGIN SOLUTION
         if self.m[i] is None:
@@ -430,12 +431,10 @@ class Adam(Optimizer):
         TODO: for each parameter with a gradient, add the L2 term (weight_decay * p) to the
               gradient, then call self._adam_update.
 
-        APPROACH:
-            for i, p in enumerate(self.params):
-                1. g = _grad_of(type(self).__name__, i, p); skip p when it is None
-                   (no state is created and its step count does not move).
-                2. if self.weight_decay: g = g + self.weight_decay * p.data
-                3. self._adam_update(i, p, g)
+        APPROACH: For each parameter, by index: get its gradient with `_grad_of` (named
+        after the class); none -> skip it (no state is created, its step count does not
+        move). With weight decay, add the L2 term into a new gradient array, as SGD does.
+        Then `_adam_update` does the rest.
 
         EXAMPLE:
             >>> a, b = Tensor([1.0], requires_grad=True), Tensor([1.0], requires_grad=True)
@@ -483,11 +482,9 @@ class AdamW(Adam):
         TODO: like Adam.step, but the weight decay shrinks p.data directly instead of being
               added to the gradient.
 
-        APPROACH:
-            for i, p in enumerate(self.params):
-                1. g = _grad_of(...); skip p when it is None (no decay either).
-                2. if self.weight_decay: p.data -= self.lr * self.weight_decay * p.data
-                3. self._adam_update(i, p, g)            # g unchanged
+        APPROACH: As Adam.step, except the decay: a parameter without a gradient is skipped
+        (no decay either); one with a gradient first shrinks in place by the factor of the
+        class docstring, then `_adam_update` runs with the gradient unchanged.
 
         EXAMPLE:
             >>> w = Tensor([2.0], requires_grad=True); opt = AdamW([w], lr=0.1, weight_decay=0.5)
@@ -570,7 +567,8 @@ def training_memory_bytes(optimizer_name: str, num_params: int, dtype=np.float32
     with Adam needs 112 GB before the first activation: more than one large GPU holds. That is
     why large models keep their optimizer state sharded across GPUs or in lower precision.
 
-    TODO: return 2 * num_params * itemsize (params and grads) + optimizer_state_bytes(...).
+    TODO: return the bytes of the parameters and of their gradients (one model-sized
+          array each), plus the optimizer state.
 
     EXAMPLE:
         >>> training_memory_bytes("adam", 1_000_000)                # 4 * 1e6 * 4

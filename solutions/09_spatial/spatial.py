@@ -111,15 +111,16 @@ def _offset_view(a: np.ndarray, i: int, j: int, stride: tuple, out_size: tuple) 
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
     """Length of the output along one dimension of a convolution or pooling window.
 
-    TODO: Return (size + 2 * padding - kernel) // stride + 1; raise ValueError when the kernel
-    is larger than the padded input.
+    TODO: Return the number of window positions along the dimension; raise ValueError when
+    the kernel is larger than the padded input.
 
     APPROACH:
-        1. padded = size + 2 * padding (zeros added on both sides).
-        2. If kernel > padded, no window fits: raise ValueError naming kernel, size and
-           padding, e.g. "kernel 5 is larger than the padded input 4 (size 2, padding 1)".
-        3. The window starts at 0, stride, 2 * stride, ... while it still fits:
-           (padded - kernel) // stride + 1 positions.
+        1. Padding adds `padding` zeros on BOTH sides.
+        2. A kernel longer than the padded length fits nowhere: a ValueError naming kernel,
+           size and padding, e.g. "kernel 5 is larger than the padded input 4 (size 2,
+           padding 1)".
+        3. The window starts at 0, stride, 2 * stride, ... as long as it still fits: count
+           those starts (the diagram has 3).
 
             size 7, kernel 3, stride 2:   [x x x] . . . .     start 0
                                            . . [x x x] . .     start 2
@@ -157,15 +158,14 @@ def im2col(x: np.ndarray, kernel_size: tuple, stride: tuple = (1, 1), padding: t
     TODO: Pad, view the windows without copying, and copy them into the 2-D matrix.
 
     APPROACH:
-        1. kh, kw = kernel_size; sh, sw = stride; ph, pw = padding; OH and OW from
-           conv_output_size.
-        2. padded = zeros (N, C, H + 2ph, W + 2pw) of x's dtype, with x copied into the middle:
-           padded[:, :, ph:ph + H, pw:pw + W] = x.
-        3. windows = sliding_window_view(padded, (kh, kw), axis=(2, 3)) is a view of shape
-           (N, C, H', W', kh, kw): every window position, for stride 1. Keep every sh-th row
-           and sw-th column of positions: windows[:, :, ::sh, ::sw] is (N, C, OH, OW, kh, kw).
-        4. Order the axes as (C, kh, kw, N, OH, OW) (transpose(1, 4, 5, 0, 2, 3)) and reshape
-           to (C * kh * kw, N * OH * OW): this reshape makes the one real copy.
+        1. OH and OW from your conv_output_size.
+        2. The padded images: zeros (N, C, H + 2ph, W + 2pw) of x's dtype, x copied into the
+           middle.
+        3. `sliding_window_view` over the two spatial axes views every stride-1 window
+           without copying: (N, C, H', W', kh, kw). For the stride, keep every sh-th window
+           position along H' and every sw-th along W': (N, C, OH, OW, kh, kw).
+        4. Transpose the axes into the order (C, kh, kw, N, OH, OW), then reshape to
+           (C * kh * kw, N * OH * OW): this reshape makes the one real copy.
 
             x[0, 0] = 1 2 3       kernel 2x2, stride 1, N = C = 1:   cols = [[1 2 4 5]
                       4 5 6       4 patches, one per column                  [2 3 5 6]
@@ -180,9 +180,9 @@ def im2col(x: np.ndarray, kernel_size: tuple, stride: tuple = (1, 1), padding: t
 
     HINTS:
         - sliding_window_view makes no copy: it is a view with two more strides (print
-          windows.strides). The same matrix, written as a loop over the kernel offsets:
-          cols6[:, i, j] = padded[:, :, i:i + sh*(OH-1) + 1:sh, j:j + sw*(OW-1) + 1:sw]
-          moved to (C, N, OH, OW), with cols6 of shape (C, kh, kw, N, OH, OW).
+          its `strides`). The same matrix can be built with a loop over the kh * kw kernel
+          offsets instead: the given `_offset_view` is what one offset reads at every
+          output position, one (N, C, OH, OW) block of the (C, kh, kw, N, OH, OW) result.
         - Why this layout: the copy in step 4 moves runs of OW neighbouring numbers, and the
           product's result (O, N*OH*OW) reaches NCHW by swapping the two outer axes only.
           Putting the channels innermost instead (rows (N*OH*OW), columns (kh, kw, C)) makes
@@ -212,14 +212,13 @@ def col2im(cols: np.ndarray, shape: tuple, kernel_size: tuple, stride: tuple = (
     entries of `cols` that im2col copied from it; entries from the zero padding are dropped.
 
     APPROACH:
-        1. patches = cols.reshape(C, kh, kw, N, OH, OW)   (im2col's row and column order).
-        2. padded = zeros (N, C, H + 2ph, W + 2pw).
-        3. For each kernel offset (i, j) (a loop of kh * kw iterations, not over pixels), add
-           the block that offset read, moved back to (N, C, OH, OW):
-               block = patches[:, i, j].transpose(1, 0, 2, 3)              # (N, C, OH, OW)
-               padded[:, :, i:i + sh*(OH-1) + 1:sh, j:j + sw*(OW-1) + 1:sw] += block
-        4. Crop the padding, padded[:, :, ph:ph + H, pw:pw + W], and return it as a
-           contiguous array.
+        1. View cols as (C, kh, kw, N, OH, OW): im2col's row and column order, unfolded.
+        2. Start from zeros of the padded shape (N, C, H + 2ph, W + 2pw).
+        3. For each kernel offset (i, j) (a loop of kh * kw iterations, never over pixels):
+           the (C, N, OH, OW) block of that offset, with its first two axes swapped to NCHW,
+           is added into the pixels that offset read: the given `_offset_view` of the
+           padded array (writing into the view writes into the array).
+        4. Crop the padding off and return a contiguous array.
 
             stride 1, kernel 3: input pixel (5, 5) is in 9 patches, at offset (0, 0) of the
             patch at (5, 5), ..., (2, 2) of the patch at (3, 3): its gradient has 9 terms.
@@ -260,19 +259,19 @@ class Conv2dBackward(Function):
         """TODO: Return (dL/dx, dL/dweight) for out = conv2d(x, weight, stride, padding).
 
         APPROACH: The forward was out_mat = W_mat @ cols (a matmul), so the matmul rule applies:
-            1. x, weight = self.saved_tensors; stride and padding from self.params (graph_op
-               records defaults too): _pair(self.params["stride"], ...).
-            2. g = grad (N, O, OH, OW) as the matrix (O, N*OH*OW): transpose(1, 0, 2, 3), then
-               reshape (the layout of out_mat).
-            3. dweight: cols = im2col(x, ...) again (recomputed from x: see HINTS);
-               dW_mat = g @ cols.T is (O, C*kh*kw): reshape it to weight's shape.
-            4. dx: dcols = W_mat.T @ g is (C*kh*kw, N*OH*OW); col2im(dcols, x.shape, ...).
+            1. x and weight are the saved arrays; stride and padding are in self.params
+               (graph_op records defaults too): pairs with `_pair`, as the forward made them.
+            2. Bring grad (N, O, OH, OW) into out_mat's layout, the matrix (O, N*OH*OW):
+               the output-channel axis first, then flatten the other three.
+            3. dweight: recompute cols from x with im2col (see HINTS); the product of the
+               diagram gives (O, C*kh*kw), which reshapes to weight's shape.
+            4. dx: the product of the diagram gives dcols; col2im folds it back to x's shape.
             5. Compute each only if `self.needs_input_grad` asks (the first layer's input is
                data: no dx needed, which skips col2im).
 
                 forward   out_mat (O, P) = W_mat (O, K) @ cols (K, P)        P = N*OH*OW
-                backward  dW_mat (O, K)  = g (O, P) @ cols.T (P, K)          K = C*kh*kw
-                          dcols (K, P)   = W_mat.T (K, O) @ g (O, P)  --col2im-->  dx
+                backward  dW_mat (O, K)  = G (O, P) times cols^T (P, K)      K = C*kh*kw
+                          dcols (K, P)   = W_mat^T (K, O) times G (O, P)  --col2im-->  dx
 
         EXAMPLE: x (2, 3, 8, 8), weight (4, 3, 3, 3), padding 1: dx (2, 3, 8, 8), dweight (4, 3, 3, 3).
 
@@ -311,17 +310,17 @@ def conv2d(x: Tensor, weight: Tensor, stride=1, padding=0) -> Tensor:
     TODO: Check the inputs, then compute the convolution as one matrix product.
 
     APPROACH:
-        1. _check_image(x, "conv2d"); weight must be a 4-D Tensor whose dim 1 equals x's
-           channels, else ValueError naming both shapes, e.g. "conv2d: input of shape
-           (2, 4, 8, 8) has 4 channels, weight of shape (8, 3, 3, 3) expects (O, 4, kh, kw)".
-        2. stride = _pair(stride, "stride", "conv2d"); padding = _pair(padding, "padding",
-           "conv2d", minimum=0). If the kernel does not fit the padded input, raise ValueError
-           naming x's shape, the kernel and the padding.
-        3. cols = im2col(x.data, (kh, kw), stride, padding)            # (C*kh*kw, N*OH*OW)
-        4. W_mat = weight.data.reshape(O, C*kh*kw)                     # one row per filter
-        5. out = W_mat @ cols                                           # (O, N*OH*OW)
-           reshape (O, N, OH, OW), transpose(1, 0, 2, 3) to NCHW, make it contiguous
-           (np.ascontiguousarray), return it as a Tensor.
+        1. Check x with the given `_check_image`; weight must be a 4-D Tensor whose dim 1
+           equals x's channels, else a ValueError naming both shapes, e.g. "conv2d: input
+           of shape (2, 4, 8, 8) has 4 channels, weight of shape (8, 3, 3, 3) expects
+           (O, 4, kh, kw)".
+        2. Stride and padding as pairs with the given `_pair` (padding may be 0). A kernel
+           that does not fit the padded input: a ValueError naming x's shape, the kernel
+           and the padding.
+        3. Unfold the images with your im2col; flatten each filter into a row of W_mat;
+           one matrix product (diagram).
+        4. The product is (O, N*OH*OW): split it into (O, N, OH, OW), bring the batch axis
+           first (NCHW), and return a contiguous copy as a Tensor.
 
         W_mat (O, C*kh*kw)  @  cols (C*kh*kw, N*OH*OW)  =  (O, N*OH*OW)  ->  (N, O, OH, OW)
         one row per filter     one column per patch         each filter . each patch
@@ -378,16 +377,16 @@ class Conv2d(Module):
         (height, width) pairs), weight and bias (or None).
 
         APPROACH:
-            1. super().__init__()
+            1. Initialise the Module base class first.
             2. in_channels and out_channels: positive ints (not bools), else ValueError, e.g.
                "Conv2d: in_channels must be a positive int, got 0".
-            3. self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d"); the same for
-               stride; padding with minimum=0.
-            4. rng = np.random.default_rng() when None.
-            5. fan_in = in_channels * kh * kw (the inputs of one output pixel);
-               weight = rng.normal(0, sqrt(HE_GAIN / fan_in), (out, in, kh, kw)) as PARAM_DTYPE,
-               a Tensor with requires_grad=True.
-            6. bias: zeros (out_channels,) PARAM_DTYPE with requires_grad=True, or None.
+            3. kernel_size, stride and padding as pairs with the given `_pair` (who "Conv2d";
+               padding may be 0).
+            4. Without an rng, a fresh unseeded Generator.
+            5. weight (out, in, kh, kw): He init, normal with mean 0 and variance
+               HE_GAIN / fan_in, where fan_in counts the inputs of one output pixel (a whole
+               patch, over every input channel); PARAM_DTYPE, requires grad.
+            6. bias: zeros (out_channels,) PARAM_DTYPE that require grad, or None.
 
         EXAMPLE:
             >>> conv = Conv2d(3, 16, 3, padding=1, rng=np.random.default_rng(0))
@@ -422,12 +421,13 @@ class Conv2d(Module):
         TODO: Check x, then return the convolution plus the bias of each output channel.
 
         APPROACH:
-            1. _check_image(x, "Conv2d").
-            2. If x.shape[1] != self.in_channels, raise ValueError(f"Conv2d(in_channels=3) got
-               input with 4 channels: shape (2, 4, 8, 8)") (with the real numbers).
-            3. out = conv2d(x, self.weight, self.stride, self.padding)      # (N, O, OH, OW)
-            4. With a bias: out + self.bias.reshape(1, -1, 1, 1)             # broadcast over N, H, W
-               (Tensor ops: autograd gives the bias its gradient by itself).
+            1. Check x with `_check_image` (who "Conv2d"); a wrong number of channels is a
+               ValueError such as "Conv2d(in_channels=3) got input with 4 channels: shape
+               (2, 4, 8, 8)".
+            2. Your conv2d with this layer's weight, stride and padding: (N, O, OH, OW).
+            3. With a bias: one number per output channel, so view it as (1, O, 1, 1) and add
+               it, broadcast over N, H and W. Tensor ops: autograd gives the bias its
+               gradient by itself.
 
         EXAMPLE:
             >>> Conv2d(3, 8, 3, stride=2, padding=1)(Tensor(np.zeros((4, 3, 32, 32)))).shape
@@ -478,13 +478,14 @@ class MaxPool2dBackward(Function):
         APPROACH: Only the largest element of a window reached the output, so it alone gets
         that output's gradient. When several elements tie for the maximum (zeros after a ReLU
         often do), give it to the first one in the window, in row-major order, as PyTorch does.
-            1. x = self.saved_tensors[0], out = self.output; (kh, kw), stride, out_size from
-               _pool_geometry(x.shape, self.params["kernel_size"], self.params["stride"], ...).
-            2. dx = zeros like x; remaining = a copy of grad (the gradient not yet handed out).
-            3. For each offset (i, j) in row-major order:
-                   route = remaining * (_offset_view(x, i, j, ...) == out)   # this offset is the max
-                   _offset_view(dx, i, j, ...)[...] += route                 # overlapping windows add
-                   remaining -= route                                        # handed out: now 0
+            1. The geometry (kernel, stride, output size) comes from the given
+               `_pool_geometry`, with the kernel size and stride recorded in self.params.
+            2. Start from dx = zeros like x, and keep "the gradient not yet handed out" of
+               every window: at first all of grad (a copy, never grad itself).
+            3. Visit the kernel offsets in row-major order. At each, the given `_offset_view`
+               of x says, for every window at once, whether this offset holds the maximum
+               (the saved output); hand those windows' remaining gradient to dx at this
+               offset, through the same view of dx, and mark it as handed out.
 
         EXAMPLE: x [[1, 3], [2, 0]] with kernel 2 -> out 3; grad 1 -> dx [[0, 1], [0, 0]].
 
@@ -517,11 +518,12 @@ def max_pool2d(x: Tensor, kernel_size, stride=None) -> Tensor:
     size (windows side by side, no overlap); no padding.
 
     APPROACH:
-        1. _check_image(x, "max_pool2d"); then kernel, stride, out_size =
-           _pool_geometry(x.shape, kernel_size, stride, "max_pool2d") (it checks the sizes).
-        2. out = a copy of _offset_view(x.data, 0, 0, ...); then for every offset (i, j):
-           np.maximum(out, _offset_view(x.data, i, j, ...), out=out)   (in place).
-        3. Return Tensor(out).
+        1. Check x with `_check_image`; the given `_pool_geometry` gives kernel, stride and
+           output size, and checks them.
+        2. Start from a copy of what offset (0, 0) reads (`_offset_view`), then fold in
+           every other offset's view with an element-wise maximum, written in place
+           (NumPy's maximum takes an `out=` argument).
+        3. Return the result as a Tensor.
 
             kernel 2, stride 2:   1 3 | 0 2
                                   2 0 | 1 1        ->   3 2
@@ -554,9 +556,10 @@ class AvgPool2dBackward(Function):
     def backward(self, grad):
         """TODO: Return (dL/dx,) for out = avg_pool2d(x, kernel_size, stride).
 
-        APPROACH: Each element of a window counts 1 / (kh * kw) in its mean. For each offset
-        (i, j): _offset_view(dx, i, j, ...) += grad / (kh * kw), starting from dx = zeros
-        like x. Elements in no window (the edge when the size does not divide) get 0.
+        APPROACH: Each element of a window counts 1 / (kh * kw) in its mean, so it gets
+        that share of the window's gradient. Start from zeros like x; for each kernel
+        offset, add the share into what that offset read (`_offset_view` of dx). Elements
+        in no window (the edge when the size does not divide) keep 0.
 
         EXAMPLE: x (1, 1, 2, 2), kernel 2 -> out (1, 1, 1, 1); grad 1 -> dx all 0.25.
 
@@ -582,8 +585,8 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None) -> Tensor:
 
     TODO: As max_pool2d, with the mean instead of the maximum.
 
-    APPROACH: Sum the kh * kw offset views into a float array of out's shape, divide by
-    kh * kw, return Tensor(out) with x's dtype.
+    APPROACH: Sum the kh * kw offset views into an array of the output's shape, divide by
+    kh * kw, and return it as a Tensor with x's dtype.
 
     EXAMPLE:
         >>> avg_pool2d(Tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2).data[0, 0]
@@ -591,8 +594,8 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None) -> Tensor:
                [10.5, 12.5]])
 
     HINTS:
-        - total = zeros (N, C, OH, OW) of x's dtype; `total += view` for each offset adds in
-          place, with no new array per offset.
+        - Start from zeros of x's dtype and add each view in place (`+=`): no new array per
+          offset.
     """
     # BEGIN SOLUTION
     _check_image(x, "avg_pool2d")
@@ -614,7 +617,7 @@ class MaxPool2d(Module):
         self.stride = self.kernel_size if stride is None else _pair(stride, "stride", "MaxPool2d")
 
     def forward(self, x: Tensor) -> Tensor:
-        """TODO: Return max_pool2d(x, self.kernel_size, self.stride).
+        """TODO: Pool x with this layer's kernel size and stride (max_pool2d does the work).
 
         APPROACH: One line.
 
@@ -642,7 +645,7 @@ class AvgPool2d(Module):
         self.stride = self.kernel_size if stride is None else _pair(stride, "stride", "AvgPool2d")
 
     def forward(self, x: Tensor) -> Tensor:
-        """TODO: Return avg_pool2d(x, self.kernel_size, self.stride).
+        """TODO: Pool x with this layer's kernel size and stride (avg_pool2d does the work).
 
         APPROACH: One line.
 
@@ -676,15 +679,15 @@ class BatchNorm2dBackward(Function):
         """TODO: Return (dL/dx, dL/dgamma, dL/dbeta) for the training-mode batch_norm2d.
 
         APPROACH: Per channel, over the M = N * H * W values of the batch:
-            1. x, gamma, _ = self.saved_tensors; eps = self.params["eps"].
-               Recompute mean, var (biased: divide by M), inv_std = 1 / sqrt(var + eps) and
-               xhat = (x - mean) * inv_std, as in the forward.
-            2. dbeta  = sum of grad over BATCH_AXES                      (C,)
-               dgamma = sum of grad * xhat over BATCH_AXES              (C,)
+            1. The saved inputs are x, gamma and beta; eps is in self.params. Recompute
+               the mean, the variance (biased: divide by M), inv_std = 1 / sqrt(var + eps)
+               and xhat = (x - mean) inv_std, as in the forward.
+            2. out = gamma xhat + beta, so dbeta sums grad over BATCH_AXES, and dgamma sums
+               grad times xhat over them: (C,) each.
             3. The mean and the variance depend on every x of the channel, so dx has three
-               terms (the derivation is in the README), which simplify to
-                   dx = gamma * inv_std / M * (M * grad - dbeta - xhat * dgamma)
-               with every (C,) vector shaped (1, C, 1, 1) (use _channel).
+               terms (the derivation is in the README). They simplify to gamma inv_std / M
+               times (M g - dbeta - xhat dgamma), with g = grad and every (C,) vector viewed
+               as (1, C, 1, 1) by the given `_channel`.
 
         EXAMPLE: gamma = 1 and grad = 1 everywhere: dx = 0. Adding a constant to every input
         of a channel changes nothing after normalisation, so the gradient has no such part.
@@ -729,14 +732,16 @@ def batch_norm2d(x: Tensor, gamma: Tensor, beta: Tensor, running_mean: Tensor | 
     Tensor (x's shape and dtype).
 
     APPROACH:
-        1. _check_image(x, "batch_norm2d"); gamma and beta must have shape (C,), else
+        1. Check x with `_check_image`; gamma and beta must be Tensors of shape (C,), else
            ValueError naming the shapes. M = N * H * W must be > 1, else ValueError (the
            variance of one value is 0 and its unbiased estimate divides by 0).
-        2. mean = x.data.mean(axis=BATCH_AXES); var = x.data.var(axis=BATCH_AXES)    # (C,)
-        3. xhat = (x - mean) / sqrt(var + eps) (per channel: use _channel);
-           out = gamma * xhat + beta (per channel).
-        4. If running_mean is not None: replace running_mean.data and running_var.data by the
-           formulas above (cast to their dtype). Return Tensor(out) with x's dtype.
+        2. The per-channel statistics of the array: mean and biased variance over
+           BATCH_AXES, (C,) each.
+        3. Normalise and scale by the formula above, every (C,) vector viewed as
+           (1, C, 1, 1) by the given `_channel` so that it broadcasts over N, H and W.
+        4. With running buffers: give each its new value by the formulas above (the
+           buffer's own dtype), replacing its array. Return the output as a Tensor of x's
+           dtype.
 
     EXAMPLE:
         >>> x = Tensor(np.random.default_rng(0).normal(5, 3, (8, 2, 4, 4)))
@@ -792,7 +797,7 @@ class BatchNorm2d(Module):
         """TODO: Check num_features and create gamma, beta, running_mean and running_var.
 
         APPROACH:
-            1. super().__init__()
+            1. Initialise the Module base class first.
             2. num_features: a positive int (not a bool), else ValueError, e.g.
                "BatchNorm2d: num_features must be a positive int, got 0".
             3. Store num_features, eps and momentum (floats).
@@ -827,15 +832,16 @@ class BatchNorm2d(Module):
         mode compute (x - running_mean) / sqrt(running_var + eps) * gamma + beta with Tensor ops.
 
         APPROACH:
-            1. _check_image(x, "BatchNorm2d"); if x.shape[1] != num_features raise
-               ValueError(f"BatchNorm2d(num_features=16) got input with 8 channels: shape ...").
-            2. Train: batch_norm2d(x, self.gamma, self.beta, self.running_mean,
-               self.running_var, self.momentum, self.eps).
-            3. Eval: the running statistics are constants: inv_std = 1 / sqrt(running_var +
-               eps) as an array; then with Tensor ops, so that gamma and beta still get
-               gradients (fine-tuning in eval mode is allowed):
-                   (x - Tensor(mean (1, C, 1, 1))) * (gamma * Tensor(inv_std)).reshape(1, -1, 1, 1)
-                   + beta.reshape(1, -1, 1, 1)
+            1. Check x with `_check_image` (who "BatchNorm2d"); a wrong number of channels is
+               a ValueError such as "BatchNorm2d(num_features=16) got input with 8 channels:
+               shape (4, 8, 5, 5)".
+            2. Train: your batch_norm2d, with this layer's parameters, its running buffers
+               (so they get updated), momentum and eps.
+            3. Eval: the running statistics are constants, computed with NumPy: the mean
+               viewed as (1, C, 1, 1), and inv_std = 1 / sqrt(running_var + eps). The rest
+               with Tensor ops, so that gamma and beta still get gradients (fine-tuning in
+               eval mode is allowed): subtract the mean, multiply by gamma times inv_std,
+               add beta, each per-channel factor viewed as (1, C, 1, 1) with reshape.
 
         EXAMPLE:
             >>> bn = BatchNorm2d(2); bn.running_mean.data[:] = [1, 2]; bn.eval()
@@ -874,8 +880,8 @@ class Flatten(Module):
 
         APPROACH:
             1. x must be a Tensor with at least 2 dimensions, else ValueError naming its shape.
-            2. Return x.reshape(N, product of the other dimensions)   (a Tensor op: gradients
-               flow back through ReshapeBackward).
+            2. Reshape to (N, the product of the other dimensions) with the Tensor's own
+               reshape: gradients flow back through ReshapeBackward.
 
         EXAMPLE:
             >>> Flatten()(Tensor(np.zeros((8, 64, 4, 4)))).shape
@@ -906,8 +912,9 @@ def conv2d_flops(batch: int, in_channels: int, out_channels: int, height: int, w
     TODO: Return 2 * (number of multiply-adds) as an int.
 
     APPROACH:
-        1. kh, kw, sh, sw, ph, pw from _pair (ints or pairs, as Conv2d takes them).
-        2. OH = conv_output_size(height, kh, sh, ph); OW likewise.
+        1. Kernel, stride and padding as pairs with `_pair` (ints or pairs, as Conv2d
+           takes them).
+        2. OH and OW from your conv_output_size.
         3. Each of the batch * out_channels * OH * OW outputs is a dot product of length
            in_channels * kh * kw: that many multiply-adds, FLOPS_PER_MULTIPLY_ADD each.
 
@@ -979,7 +986,8 @@ def dense_equivalent_param_count(in_channels: int, out_channels: int, height: in
     The Linear sees the flattened image (in_channels * height * width numbers) and produces the
     flattened feature map (out_channels * OH * OW numbers), with its own weight for every pair.
 
-    TODO: Return linear_param_count(in_channels * H * W, out_channels * OH * OW, bias).
+    TODO: Return the parameter count of that Linear layer: module 03's linear_param_count
+    counts it from the two flattened sizes (OH, OW from conv_output_size).
 
     EXAMPLE:
         >>> dense_equivalent_param_count(3, 32, 32, 32, 3, padding=1)     # vs 896 for the conv
