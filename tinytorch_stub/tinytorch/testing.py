@@ -559,3 +559,57 @@ def distillation_reference(student, teacher, targets, temperature: float, alpha:
         soft += float(np.sum(np.exp(log_p) * (log_p - log_q)))
         hard -= float(log_probs(student[i])[int(targets[i])])
     return alpha * temperature ** 2 * soft / n + (1 - alpha) * hard / n
+
+
+# ---- module 16 (acceleration)
+# GELU written another way (x * sigmoid(2u) instead of 0.5 * x * (1 + tanh(u))), a graph walker
+# that does not use module 05's helpers, and the spies that let the tests check what a timing
+# function times without timing anything themselves.
+
+
+def gelu_sigmoid_form(x) -> np.ndarray:
+    """GELU (tanh approximation) in float64, as x * sigmoid(2u): 0.5 * (1 + tanh(u)) = sigmoid(2u)."""
+    x = np.asarray(x, dtype=np.float64)
+    u = np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)
+    return x * np.exp(-np.logaddexp(0.0, -2.0 * u))
+
+
+def count_graph_nodes(t) -> int:
+    """Number of distinct Tensors reachable from `t` through `_grad_fn.inputs` that have a `_grad_fn`."""
+    seen, stack, nodes = set(), [t], 0
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        fn = getattr(tensor, "_grad_fn", None)
+        if fn is not None:
+            nodes += 1
+            stack.extend(fn.inputs)
+    return nodes
+
+
+def spy(monkeypatch, owner, name: str, calls: list) -> None:
+    """Replace `owner.name` by a wrapper that appends (name, args, kwargs) to `calls`, then calls the original."""
+    original = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        calls.append((name, args, kwargs))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, wrapper)
+
+
+def fake_best_time(calls: list, seconds_of, repeats_seen: list):
+    """A stand-in for `_best_time(fn, repeats)`: runs fn() once, records `repeats`, and returns
+    `seconds_of(name, args)` for the first spied function fn() called (see `spy`)."""
+
+    def best_time(fn, repeats):
+        before = len(calls)
+        fn()
+        assert len(calls) > before, "_best_time(fn, repeats) was given a function that calls none of the timed kernels"
+        repeats_seen.append(repeats)
+        name, args, _ = calls[before]
+        return seconds_of(name, args)
+
+    return best_time
