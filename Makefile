@@ -24,6 +24,7 @@ JOBS ?=
 DATA ?=
 TIMEOUT ?=
 STAFF ?=
+NB ?=
 
 # STUDENT=x grades submissions/x; STUDENT=path/to/repo grades that folder. A student's grading
 # keeps history: reports/<student>/<time>-<commit>/, with reports/<student>/latest the newest.
@@ -41,12 +42,13 @@ endif
 MODULE_ID  := $(shell echo 00$(M) | tail -c 3)
 MODULE_DIR := $(if $(M),$(wildcard assignments/$(MODULE_ID)_*),assignments/*)
 
-.PHONY: help course-repo install test status grade milestone data check stubs stubs-check workflow template hidden-bundle bench clean
+.PHONY: help course-repo install test status grade milestone data check stubs stubs-check notebooks \
+	notebooks-check export workflow template hidden-bundle bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 17
 	@if [ -d solutions ]; then echo; echo "Course repository (instructors):"; \
-	  grep -E '^[a-z-]+:.*##! ' $(MAKEFILE_LIST) | sed 's/:.*##! /\t/' | expand -t 14; fi
+	  grep -E '^[a-z-]+:.*##! ' $(MAKEFILE_LIST) | sed 's/:.*##! /\t/' | expand -t 17; fi
 
 # Targets marked `##!` need the course repository (solutions/): a student repository has none.
 course-repo:
@@ -64,8 +66,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
-# Instructors' tools (workflow, template, bundle) come with the `tools` extra; make check also
-# lints the workflows: actionlint comes with the `dev` extra (which holds the tools).
+# Instructors' tools (workflow, template, bundle, notebooks) come with the `tools` extra; make check
+# also lints the workflows: actionlint comes with the `dev` extra (which holds the tools).
 $(TOOLS_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[tools]'
 	touch $(TOOLS_STAMP)
@@ -105,6 +107,16 @@ stubs: course-repo $(STAMP) ##! write assignments/*/*.py from solutions/
 
 stubs-check: course-repo $(STAMP) ##! fail when a committed stub differs from what `make stubs` writes
 	$(PY) -m grading stubs --check
+
+notebooks: $(TOOLS_STAMP) ## write notebooks/NN_slug.ipynb from the stubs (Jupyter, Colab)
+	$(PY) -m grading notebooks
+
+notebooks-check: course-repo $(TOOLS_STAMP) ##! fail when a committed notebook differs from what `make notebooks` writes
+	$(PY) -m grading notebooks --check
+
+export: $(TOOLS_STAMP) ## write a notebook's code cells into its student file (NB=notebooks/03_layers.ipynb)
+	@test -n "$(NB)" || { echo "usage: make export NB=notebooks/03_layers.ipynb"; exit 2; }
+	$(PY) -m grading export $(NB)
 
 workflow: course-repo $(TOOLS_STAMP) ##! write .github/workflows/ from course.toml
 	$(PY) -m grading workflow

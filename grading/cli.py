@@ -8,6 +8,8 @@
     python -m grading workflow [--check]          .github/workflows/ from course.toml
     python -m grading template OUT [--force]      the student repository
     python -m grading hidden-bundle OUT [--force] the instructor's private repository (grader + hidden tests)
+    python -m grading notebooks [--check]         notebooks/NN_slug.ipynb from the stubs (Jupyter, Colab)
+    python -m grading export NB                   a notebook's code cells back into its student file
 
 Exit codes of `grade`: 0 graded; 2 nothing was graded (the submission folder is missing or not a
 folder, a bad option); 3 graded, but the layout is wrong (none of the student files is where the
@@ -24,9 +26,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from grading import bundle, classroom, generated, template, workflow
+from grading import bundle, classroom, generated, notebooks, template, workflow
 from grading.grader import grade
 from grading.limits import Limits
+from grading.notebooks import NotebookError
 from grading.plan import PlanError
 from grading.policy import check_files
 from grading.report import UNOFFICIAL_NOTE, progress_line, terminal, to_markdown, write_reports
@@ -226,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--check", action="store_true")
     w.set_defaults(func=cmd_workflow)
 
-    for tool in (classroom, template, bundle):                # GitHub Classroom: each adds its command
+    for tool in (classroom, template, bundle, notebooks):     # Classroom and notebooks: each adds its commands
         tool.add_parser(sub)
     return parser
 
@@ -235,6 +238,6 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ManifestError, SubmissionError, StubError, PlanError, KeyError) as exc:
+    except (ManifestError, SubmissionError, StubError, PlanError, NotebookError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

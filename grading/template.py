@@ -6,6 +6,7 @@ What goes in:
     assignments/NN_slug/slug.py      the stub, generated from the solution (as `make stubs` writes it)
     assignments/NN_slug/README.md    the assignment
     assignments/NN_slug/tests/       the visible tests
+    notebooks/NN_slug.ipynb          the student file as a notebook (Jupyter, Colab), built from the stub
     tinytorch_stub/, grading/, milestones/, course.toml, Makefile, pyproject.toml, .gitignore
                                      (the student's own copy of the grader: the workflow grades
                                      with the instructor's, see bundle.py)
@@ -26,8 +27,10 @@ import json
 import shutil
 from pathlib import Path
 
+from grading import generated
 from grading.builder import (IGNORE, TemplateError, copy_grader, copy_module_files, prepare_output,  # noqa: F401
                              require_files, run_builder, split_plan)
+from grading.notebooks import notebook_files, notebook_path
 from grading.plan import PLAN_FILE
 from grading.policy import module_extras_markdown, rules_markdown
 from grading.stubs import write_stubs
@@ -44,7 +47,8 @@ def _table(course: Course) -> list[str]:
 
 def student_readme(course: Course) -> str:
     """The template's README.md, written for students."""
-    return "\n".join([*_start(course), *_how_to_work(course), *_may_use(course), *_milestones(course),
+    return "\n".join([*_start(course), *_how_to_work(course), *_may_use(course), *_notebooks(course),
+                      *_milestones(course),
                       *_commands()]) + "\n"
 
 
@@ -105,6 +109,33 @@ def _how_to_work(course: Course) -> list[str]:
     ]
 
 
+def _notebooks(course: Course) -> list[str]:
+    first = course.modules[min(2, len(course.modules) - 1)]
+    notebook = notebook_path(first).as_posix()
+    return [
+        "## Notebooks (Jupyter, Colab)",
+        "",
+        f"`notebooks/` holds each module's file as a notebook (`{notebook}` is `{first.student_file}`):",
+        "one cell per class or function, then an export cell and a test cell. **The tests and the grader",
+        "read the `.py` file, never the notebook**, so the work goes: edit the cells, save the notebook,",
+        f"export (`make export NB={notebook}`, or the notebook's export cell), then test (the",
+        f"notebook's test cell, or `make test M={first.id}`), and commit the `.py` file. Export overwrites",
+        "the `.py` file: work in the notebook or in the file, not in both at once.",
+        "",
+        "- **Colab**: open the notebook from your repository (File, Open notebook, GitHub), put your",
+        "  repository's address in its first cell and run it: it clones the repository, installs it and",
+        "  changes into it (a private repository needs a Colab secret `GITHUB_TOKEN`, a token that can read",
+        "  it). Commit and push from a cell (`!git add ... && git commit ... && git push`) or download the",
+        "  `.py` file and commit it on your machine.",
+        "- **Your machine**: `make install`, then `.venv/bin/pip install -e '.[notebooks]' jupyterlab` and",
+        "  `.venv/bin/jupyter lab notebooks/`. The first cell does nothing there.",
+        "",
+        "Cells you add are scratch: export leaves them out. Export refuses a notebook whose course cells",
+        "were deleted, moved or split, and names the cell.",
+        "",
+    ]
+
+
 def _milestones(course: Course) -> list[str]:
     milestones = [f"- **Milestone {ms.id}: {ms.title}** (`make milestone N={ms.id}`) needs modules "
                   f"{', '.join(ms.requires)}." for ms in course.milestones]
@@ -132,6 +163,7 @@ def _commands() -> list[str]:
         "| `make status` | progress table (visible tests) |",
         "| `make grade` | grade this working copy with the visible tests (reports in `reports/`) |",
         "| `make milestone N=1 [FORCE=1]` | run a milestone |",
+        "| `make export NB=notebooks/03_layers.ipynb` | write a notebook's code cells into its `.py` file |",
         "",
         "A local grade counts the visible tests only (its report says so); the grade on GitHub adds",
         "the hidden tests.",
@@ -147,6 +179,7 @@ def build_template(course: Course, out: Path, force: bool = False) -> Path:
     shutil.copytree(course.root / "milestones", out / "milestones", ignore=IGNORE)
     copy_module_files(course, out, "README.md", "tests")
     write_stubs(course, root=out)
+    generated.write(notebook_files(course), out)
     (out / "grading" / PLAN_FILE).write_text(json.dumps(visible_plan, indent=1) + "\n", encoding="utf-8")
     (out / CLASSROOM_FILE).parent.mkdir(parents=True, exist_ok=True)
     (out / CLASSROOM_FILE).write_text(classroom_text(course), encoding="utf-8")

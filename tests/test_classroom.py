@@ -18,6 +18,7 @@ import pytest
 from grading import classroom, generated, workflow
 from grading.bundle import build_bundle
 from grading.cli import build_parser
+from grading.notebooks import notebook_path
 from grading.plan import PLAN_FILE
 from grading.stubs import BEGIN, END, find_regions
 from grading.template import TemplateError, build_template
@@ -182,6 +183,7 @@ def test_template_has_the_student_files_and_nothing_of_the_instructor(template):
     for m in COURSE.modules:
         assert m.student_file in files and f"assignments/{m.folder}/README.md" in files
         assert any(f.startswith(f"assignments/{m.folder}/tests/test_") for f in files)
+        assert notebook_path(m).as_posix() in files            # built from the stub (test_notebooks.py)
     for required in (str(workflow.CLASSROOM_FILE), "grading/plan.json", "course.toml", "Makefile",
                      "pyproject.toml", "README.md", ".gitignore", "tinytorch_stub/tinytorch/__init__.py"):
         assert required in files
