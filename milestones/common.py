@@ -205,7 +205,7 @@ def fit(train_epoch: Callable[[], float], evaluate: Callable[[], dict], *, epoch
         save_state: Callable[[], Any], load_state: Callable[[Any], None], metric: str = "accuracy",
         mode: str = "max", tie_break: str | None = None, optimizer=None,
         schedule: Callable[[int], float] | None = None, track: Callable[[], dict] | None = None,
-        label: str = "") -> History:
+        label: str = "", stop: Callable[[], bool] | None = None) -> History:
     """Train up to `epochs` epochs, stop after `patience` epochs without a better one, restore the best.
 
     Each epoch: `schedule(i)` (if given; i = epochs done, as module 07's get_lr) sets the
@@ -216,7 +216,8 @@ def fit(train_epoch: Callable[[], float], evaluate: Callable[[], dict], *, epoch
     values, the lower `tie_break` wins. On each new best `save_state()` runs and what it returns
     is kept; when training ends, `load_state(kept)` puts that epoch back, parameters and any other
     state (BatchNorm's running statistics: see TrainerCheckpoint). `optimizer`, when given, has
-    its learning rate recorded. One progress line per epoch, a star on each new best.
+    its learning rate recorded. `stop()` (if given) ends training after an epoch when it says so
+    (a time budget). One progress line per epoch, a star on each new best.
 
         MLP, CNN   train_epoch = one pass over the batches, metric="accuracy", tie_break="loss"
         GPT        train_epoch = a fixed number of steps,   metric="loss", mode="min"
@@ -248,6 +249,10 @@ def fit(train_epoch: Callable[[], float], evaluate: Callable[[], dict], *, epoch
         if epoch - history.best_epoch >= patience:
             history.stopped_early = True
             print(f"  {label:8s} no better validation {metric} for {patience} epochs: stopping", flush=True)
+            break
+        if stop is not None and epoch < epochs and stop():
+            history.stopped_early = True
+            print(f"  {label:8s} time budget reached: stopping", flush=True)
             break
     history.seconds = time.perf_counter() - started
     load_state(kept)

@@ -613,3 +613,136 @@ def fake_best_time(calls: list, seconds_of, repeats_seen: list):
         return seconds_of(name, args)
 
     return best_time
+
+
+# ---- module 13 (transformers)
+# Float64 references written without the course's ops (a loop with np.var for LayerNorm, module
+# 12's one-head-at-a-time attention reference, GELU's formula), a stand-in for module 14's cache,
+# and what the gradient tests of a whole GPT need.
+
+GELU_TANH_SCALE = np.sqrt(2.0 / np.pi)
+
+
+def layer_norm_reference(x, weight, bias, eps: float = 1e-5) -> np.ndarray:
+    """LayerNorm over the last axis in float64, one vector at a time with np.var (biased, ddof=0)."""
+    x = np.asarray(x, dtype=np.float64)
+    flat = x.reshape(-1, x.shape[-1])
+    out = np.empty_like(flat)
+    for i, row in enumerate(flat):
+        out[i] = (row - row.mean()) / np.sqrt(np.var(row) + eps)
+    return out.reshape(x.shape) * np.asarray(weight, dtype=np.float64) + np.asarray(bias, dtype=np.float64)
+
+
+def gelu_reference(x) -> np.ndarray:
+    """GELU, tanh approximation, in float64."""
+    x = np.asarray(x, dtype=np.float64)
+    return 0.5 * x * (1.0 + np.tanh(GELU_TANH_SCALE * (x + 0.044715 * x ** 3)))
+
+
+def block_reference(block, x, allowed=None) -> np.ndarray:
+    """A pre-norm TransformerBlock's output in float64, from its parameters (ln1, attn, ln2, mlp)."""
+    x = np.asarray(x, dtype=np.float64)
+    attn = block.attn
+    params = {name: (getattr(attn, f"{name}_proj").weight.data,
+                     None if getattr(attn, f"{name}_proj").bias is None else getattr(attn, f"{name}_proj").bias.data)
+              for name in ("q", "k", "v", "out")}
+    h = layer_norm_reference(x, block.ln1.weight.data, block.ln1.bias.data, block.ln1.eps)
+    x = x + multi_head_attention_reference(h, params, attn.num_heads, allowed)
+    h = layer_norm_reference(x, block.ln2.weight.data, block.ln2.bias.data, block.ln2.eps)
+    first, _, second = block.mlp.layers
+    hidden = gelu_reference(h @ first.weight.data.astype(np.float64) + first.bias.data)
+    return x + hidden @ second.weight.data.astype(np.float64) + second.bias.data
+
+
+def gpt_forward_reference(model, ids, start_pos: int = 0) -> np.ndarray:
+    """GPT logits (B, T, V) in float64 from the model's parameters, positions from start_pos."""
+    ids = np.asarray(ids, dtype=np.int64)
+    t = ids.shape[1]
+    x = (model.token_embedding.weight.data.astype(np.float64)[ids]
+         + model.position_embedding.weight.data.astype(np.float64)[start_pos:start_pos + t])
+    allowed = np.tril(np.ones((t, t), dtype=bool))
+    for block in model.blocks:
+        x = block_reference(block, x, allowed)
+    x = layer_norm_reference(x, model.ln_f.weight.data, model.ln_f.bias.data, model.ln_f.eps)
+    return x @ model.head.weight.data.astype(np.float64) + model.head.bias.data
+
+
+def gpt_named_parameters(model) -> list:
+    """(name, Tensor) for every parameter of a GPT, named by attribute path, e.g. 'blocks[0].attn.q_proj.weight'."""
+    named = [("token_embedding.weight", model.token_embedding.weight),
+             ("position_embedding.weight", model.position_embedding.weight)]
+    for i, block in enumerate(model.blocks):
+        for ln in ("ln1", "ln2"):
+            named += [(f"blocks[{i}].{ln}.{p}", getattr(getattr(block, ln), p)) for p in ("weight", "bias")]
+        for proj in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            layer = getattr(block.attn, proj)
+            named += [(f"blocks[{i}].attn.{proj}.{p}", getattr(layer, p)) for p in ("weight", "bias")]
+        for j in (0, 2):
+            named += [(f"blocks[{i}].mlp[{j}].{p}", getattr(block.mlp.layers[j], p)) for p in ("weight", "bias")]
+    named += [("ln_f.weight", model.ln_f.weight), ("ln_f.bias", model.ln_f.bias),
+              ("head.weight", model.head.weight), ("head.bias", model.head.bias)]
+    return named
+
+
+def randomize_float64(named, seed: int, scale: float = 0.3) -> None:
+    """Replace every parameter by seeded float64 values: LayerNorm weights near 1, the rest N(0, scale^2)."""
+    rng = np.random.default_rng(seed)
+    for name, p in named:
+        values = rng.standard_normal(p.shape) * scale
+        is_ln_weight = (".ln" in name or name.startswith("ln_f")) and name.endswith("weight")
+        p.data = 1.0 + values if is_ln_weight else values
+
+
+def check_sampled_gradients(named, loss, *, what: str, seed: int, per_tensor: int = 3,
+                            eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-7) -> None:
+    """Backward of the scalar `loss()` once, then central differences at `per_tensor` seeded entries of each parameter."""
+    for _, p in named:
+        p.grad = None
+    loss().backward()
+    rng = np.random.default_rng(seed)
+    for name, p in named:
+        assert p.grad is not None, f"{what}: {name}.grad is None after backward: no gradient reached it"
+        flat, grad = p.data.reshape(-1), np.asarray(p.grad.data).reshape(-1)
+        for i in rng.choice(flat.size, size=min(per_tensor, flat.size), replace=False):
+            old = flat[i]
+            flat[i] = old + eps
+            plus = float(loss().data)
+            flat[i] = old - eps
+            minus = float(loss().data)
+            flat[i] = old
+            numeric = (plus - minus) / (2 * eps)
+            assert abs(grad[i] - numeric) <= atol + rtol * abs(numeric), (
+                f"{what}: {name}.grad at flat index {i} is {grad[i]!r}; central finite differences "
+                f"give {numeric!r}")
+
+
+class FakeKVCache:
+    """A stand-in for module 14's cache that follows module 13's cache protocol the slow way.
+
+    For each layer it keeps the normalised inputs seen so far; attend() appends x_new, runs
+    `attn` over the whole history with a causal mask and returns the rows of the new positions.
+    It records (layer_idx, T_new, start_pos) per call in `calls` and counts `resets`.
+    """
+
+    def __init__(self):
+        self.calls, self.resets, self.history = [], 0, {}
+
+    def reset(self):
+        self.resets += 1
+        self.history = {}
+
+    def attend(self, attn, x_new, layer_idx, start_pos):
+        from tinytorch.core.attention import causal_mask
+        from tinytorch.core.tensor import Tensor
+
+        past = self.history.get(layer_idx)
+        cached = 0 if past is None else past.shape[1]
+        assert start_pos == cached, (
+            f"cache.attend(layer_idx={layer_idx}, start_pos={start_pos}) but the cache holds {cached} "
+            f"positions of that layer: start_pos must be the number of positions fed before")
+        full = x_new.data if past is None else np.concatenate([past, x_new.data], axis=1)
+        self.history[layer_idx] = full
+        self.calls.append((layer_idx, x_new.shape[1], start_pos))
+        total = full.shape[1]
+        out = attn(Tensor(full), causal_mask(total))                 # (B, total, C)
+        return out[:, total - x_new.shape[1]:]                        # (B, T_new, C)
