@@ -168,3 +168,32 @@ def test_milestone_3_trains_the_cnn_with_the_reference_on_a_tiny_cifar(tmp_path)
         assert sorted(bn.files)[:2] == ["bn0_running_mean", "bn0_running_var"] and len(bn.files) == 6
     assert (out / "cnn_best.npz").is_file() and (out / "mlp_best.npz").is_file()
     assert (out / "report.md").read_text().startswith("# Milestone 3: CNN on CIFAR-10")
+
+
+def _tiny_shakespeare(root):
+    """A small stand-in for Tiny Shakespeare (no network here): speeches with names and a rhythm."""
+    rng = np.random.default_rng(4)
+    names = ["ROMEO", "JULIET", "MERCUTIO", "NURSE", "TYBALT"]
+    words = "the and my lord love night thou art sweet fair death come hence what say good".split()
+    speeches = []
+    for _ in range(1500):
+        line = " ".join(rng.choice(words, int(rng.integers(4, 9))))
+        speeches.append(f"{rng.choice(names)}:\n{line.capitalize()}.\n")
+    folder = root / "tinyshakespeare"
+    folder.mkdir(parents=True)
+    (folder / "input.txt").write_text("\n".join(speeches), encoding="utf-8")
+    return root
+
+
+def test_milestone_4_trains_the_gpt_with_the_reference_on_a_small_text(tmp_path):
+    out = tmp_path / "out"
+    data = _tiny_shakespeare(tmp_path / "data")
+    proc = _milestone("--quick", "--out", str(out), "--data-dir", str(data), number="4", TINYTORCH_SOURCE="solutions")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["passed"] is True and metrics["forced"] is False
+    assert metrics["val_loss"] < metrics["target"] and metrics["perplexity"] == pytest.approx(np.exp(metrics["val_loss"]))
+    assert metrics["generation"]["same_tokens"] is True
+    assert len(metrics["samples"]) == 3 and all(len(s) >= 100 for s in metrics["samples"].values())
+    assert (out / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "# Milestone 4: TinyGPT on Tiny Shakespeare" in (out / "report.md").read_text()
