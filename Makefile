@@ -19,6 +19,7 @@ OUT ?=
 FORCE ?=
 QUICK ?=
 CNN ?=
+GPT ?=
 D ?= all
 JOBS ?=
 DATA ?=
@@ -129,11 +130,13 @@ hidden-bundle: course-repo $(TOOLS_STAMP) ##! write the instructor's private rep
 	@test -n "$(OUT)" || { echo "usage: make hidden-bundle OUT=dir [FORCE=1]"; exit 2; }
 	$(PY) -m grading hidden-bundle $(OUT) $(if $(filter 1,$(FORCE)),--force,)
 
-bench: course-repo $(STAMP) ##! performance ratios, measured side by side in one run (CNN=1: also milestone 3 vs PyTorch)
+bench: course-repo $(STAMP) ##! performance ratios measured side by side (CNN=1, GPT=1: milestones 3 and 4 vs PyTorch)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/language.py
 	@if $(PY) -c "import torch" 2>/dev/null; then \
 		$(PY) benchmarks/cnn_vs_torch.py $(if $(filter 1,$(CNN)),,--micro-only); \
-	else echo "conv/pool vs PyTorch: skipped (PyTorch is not installed; pip install torch==2.13.0)"; fi
+		$(if $(filter 1,$(GPT)),$(PY) benchmarks/gpt_vs_torch.py;,) \
+	else echo "conv/pool and GPT vs PyTorch: skipped (PyTorch is not installed; pip install torch==2.13.0)"; fi
 
 clean: ## remove reports and caches (keeps .venv)
 	rm -rf reports build .pytest_cache

@@ -146,7 +146,7 @@ def train(model, data: dict, settings: dict, rng: np.random.Generator) -> dict:
     optimizer = AdamW(params, lr=LR, betas=BETAS, weight_decay=WEIGHT_DECAY)
     loss_fn = CrossEntropyLoss()
     val_batches = [windows(data["val"], batch, context, rng) for _ in range(settings["eval_batches"])]
-    state = {"step": 0, "train_curve": [], "started": time.perf_counter()}
+    state = {"step": 0, "train_curve": [], "rounds": [], "started": time.perf_counter()}
     total, warmup = settings["max_steps"], settings["warmup"]
 
     def train_round() -> float:
@@ -168,11 +168,16 @@ def train(model, data: dict, settings: dict, rng: np.random.Generator) -> dict:
         for p, array in zip(params, kept):
             p.data = array
 
-    history = fit(train_round, lambda: {"loss": mean_loss(model, loss_fn, val_batches)},
+    def evaluate() -> dict:
+        loss = mean_loss(model, loss_fn, val_batches)
+        state["rounds"].append((round(time.perf_counter() - state["started"], 1), state["step"]))
+        return {"loss": loss}
+
+    history = fit(train_round, evaluate,
                   epochs=max(1, total // settings["eval_every"]), patience=PATIENCE, metric="loss", mode="min",
                   save_state=lambda: [p.data.copy() for p in params], load_state=restore, optimizer=optimizer,
                   label="GPT", stop=lambda: time.perf_counter() - state["started"] > settings["time_budget"])
-    return {"history": history, "train_curve": state["train_curve"], "steps": state["step"],
+    return {"history": history, "train_curve": state["train_curve"], "steps": state["step"], "rounds": state["rounds"],
             "seconds": time.perf_counter() - state["started"], "loss_fn": loss_fn}
 
 
@@ -265,6 +270,7 @@ def run(ctx: Context) -> Outcome:
         "val_loss": val_loss, "perplexity": float(np.exp(val_loss)), "target": target,
         "steps": result["steps"], "train_seconds": round(result["seconds"], 1),
         "best_round": history.best_epoch, "rounds": history.epochs_run, "val_curve": history.val["loss"],
+        "round_seconds": [r[0] for r in result["rounds"]], "round_steps": [r[1] for r in result["rounds"]],
         "train_curve": result["train_curve"], "parameters": count_params(model),
         "vocab_size": tokenizer.vocab_size, "generation": speed,
         "kv_cache_bytes": kv_cache_bytes(1, model.num_layers, model.num_heads,
