@@ -746,3 +746,70 @@ class FakeKVCache:
         total = full.shape[1]
         out = attn(Tensor(full), causal_mask(total))                 # (B, total, C)
         return out[:, total - x_new.shape[1]:]                        # (B, T_new, C)
+
+
+# ---- module 17 (quantization)
+# The affine int8 mapping written with Python numbers, one value at a time (Python's round also
+# rounds halves to even); QuantizedLinear's output in float64 from the levels it stores; a walk
+# that finds layers by class without module 17's helpers; the paths of a GPT's Linear layers.
+
+INT8_STEPS = 255          # steps between -128 and 127
+
+
+def qparams_reference(low: float, high: float) -> tuple:
+    """(scale, zero_point) of [min(low, 0), max(high, 0)]: scale = width / 255, the real 0 at level zero_point."""
+    low, high = min(float(low), 0.0), max(float(high), 0.0)
+    scale = (high - low) / INT8_STEPS if high > low else 1.0
+    return scale, -128 + round(-low / scale)
+
+
+def quantize_reference(values, scale: float, zero_point: int) -> np.ndarray:
+    """int8 levels of `values`, one Python number at a time: round(v / scale) + zero_point, kept in [-128, 127]."""
+    values = np.asarray(values, dtype=np.float64)
+    levels = [max(-128, min(127, round(v / scale) + int(zero_point))) for v in values.reshape(-1).tolist()]
+    return np.array(levels, dtype=np.int8).reshape(values.shape)
+
+
+def dequantize_reference(q, scale: float, zero_point: int) -> np.ndarray:
+    """scale * (q - zero_point) in float64."""
+    return (np.asarray(q, dtype=np.int64) - int(zero_point)) * float(scale)
+
+
+def quantized_linear_reference(layer, x) -> np.ndarray:
+    """A QuantizedLinear's output in float64 from its stored levels: x as given (weight-only), or x
+    quantized with the layer's input scale and zero point and read back (static)."""
+    x = np.asarray(getattr(x, "data", x), dtype=np.float64)
+    w = dequantize_reference(layer.qweight, layer.weight_scale, layer.weight_zero_point)
+    if layer.input_scale is not None:
+        levels = quantize_reference(x, float(layer.input_scale), int(layer.input_zero_point))
+        x = dequantize_reference(levels, layer.input_scale, layer.input_zero_point)
+    out = x @ w
+    return out if layer.bias is None else out + np.asarray(layer.bias, dtype=np.float64)
+
+
+def instances_of(model, cls) -> list:
+    """Every object of class `cls` under `model`: Modules' attributes, lists and tuples, recursively (each once)."""
+    from tinytorch.core.layers import Module
+
+    found, seen = [], set()
+
+    def walk(value) -> None:
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+        elif isinstance(value, (Module, cls)) and id(value) not in seen:
+            seen.add(id(value))
+            if isinstance(value, cls):
+                found.append(value)
+            if isinstance(value, Module):
+                for child in vars(value).values():
+                    walk(child)
+
+    walk(model)
+    return found
+
+
+def gpt_linear_paths(num_layers: int) -> list:
+    """The dotted paths of every Linear of a GPT with `num_layers` blocks, in parameters() order."""
+    per_block = ["attn.q_proj", "attn.k_proj", "attn.v_proj", "attn.out_proj", "mlp.layers.0", "mlp.layers.2"]
+    return [f"blocks.{i}.{name}" for i in range(num_layers) for name in per_block] + ["head"]
