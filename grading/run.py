@@ -29,6 +29,16 @@ from tinytorch.contract import LOADER_DIR, ROOT_ENV, SOURCE_ENV
 
 # Environment variables passed through to the test process (all others are dropped).
 PASS_ENV = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
+# Trusted libraries whose first import does what the guard refuses, by the allow_imports entry that
+# lets a module use them: the test process imports them before it installs the guard. matplotlib
+# builds its font cache on first import by running `fc-list`, which the guard would refuse (and
+# record against the student's import line).
+PRELOAD = {"matplotlib": ("matplotlib.font_manager",)}
+
+
+def preloads(allow_imports) -> tuple[str, ...]:
+    """The modules to import before the guard for a module with these allow_imports."""
+    return tuple(name for entry in allow_imports for name in PRELOAD.get(entry.split(".")[0], ()))
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,7 @@ class RunSpec:
     owners: dict = field(default_factory=dict)          # Blame.spans()
     known_hangs: tuple = ()                            # [file, first, last, label] spans that hung before
     guard_allow: tuple[str, ...] = ()
+    preload: tuple[str, ...] = ()                      # preloads(module.allow_imports)
 
 
 def child_env(sandbox: Path, workdir: Path, source: str | None = None, submission: Path | None = None) -> dict[str, str]:
@@ -109,6 +120,7 @@ def run_pytest(course_root: Path, sandbox: Path, tests: list[str], workdir: Path
         "output_chars": limits.output_kb * 1024 + 1,        # one more than is kept: the cut shows
         "module": spec.module, "owners": spec.owners, "stop_after": limits.timeouts_before_stop,
         "known_hangs": list(spec.known_hangs), "guard_allow": list(spec.guard_allow),
+        "preload": list(spec.preload),
         "hang_dwell": max(1.0, min(5.0, limits.test_timeout / 10)),
     }
     output = results / "output.log"
