@@ -366,9 +366,16 @@ def start_watchdog(hangs: list, submission: str, dwell: float, period: float = 0
 def main(config: dict) -> int:
     sys.path[:0] = config["sys_path"]
     sys.dont_write_bytecode = True
+    import importlib
+
     import numpy  # noqa: F401  (before the guard: importing it loads C libraries through ctypes)
     import pytest
 
+    for name in config.get("preload", ()):    # trusted libraries whose first import the guard would refuse
+        try:
+            importlib.import_module(name)
+        except ImportError:                   # the student's own import will then say what is missing
+            pass
     records = open(config["records"], "w", encoding="utf-8")
     plugin = Recorder(records, config["submission"], config["secret"], config.get("module", ""),
                       config.get("owners"), int(config.get("stop_after", 2)))

@@ -24,7 +24,7 @@ from grading.blame import Blame
 from grading.limits import Limits
 from grading.model import Integrity, ModuleResult, ModuleRun, Plan, Report, Status
 from grading.plan import load_plan, plan_to_json
-from grading.run import RunSpec, child_env, run_module
+from grading.run import RunSpec, child_env, preloads, run_module
 from grading.sandbox import StudentFile, TestSources, build_sandbox
 from grading.score import gate_all, score_module, with_hints
 from grading.zygote import Zygote
@@ -66,7 +66,7 @@ class Grading:
             return ModuleRun(module.id, None, 0.0)
         with self.lock:
             hangs = tuple(self.known_hangs)
-        spec = RunSpec(module.id, self.blame.spans(), hangs, module.guard_allow)
+        spec = RunSpec(module.id, self.blame.spans(), hangs, module.guard_allow, preloads(module.allow_imports))
         run = run_module(self.course.root, self.sandbox, module.id, [str(self.sandbox / "tests" / module.folder)],
                          self.limits.for_module(module, self.overrides), blame=self.blame.owner_at,
                          expected=[t.nodeid for t in self.plan.for_module(module.id)], zygote=self.zygote,

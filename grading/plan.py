@@ -14,6 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from grading.cache import cache_dir as shared_cache
 from grading.limits import Limits
 from grading.model import Plan, PlannedTest
 from grading.run import run_pytest
@@ -31,18 +32,8 @@ class PlanError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    """Where collected plans are cached: the user's cache, or a temporary folder for a user without
-    a writable home (the unprivileged official regrade runs with HOME=/nonexistent)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tinytorch-classroom" / "plans"
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=base, prefix=".probe-")
-        probe.close()
-        return base
-    except OSError:
-        fallback = Path(tempfile.gettempdir()) / f"tinytorch-plans-{os.getuid()}"
-        fallback.mkdir(mode=0o700, exist_ok=True)
-        return fallback
+    """Where collected plans are cached (grading/cache.py: a temporary folder without a writable home)."""
+    return shared_cache("plans")
 
 
 def _fingerprint(course: Course, sources: TestSources) -> str:

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grading.cache import cache_dir
 from grading.limits import Limits, apply_limits, limit_values
 from grading.model import ModuleRun
 from grading.results import check_ids, failure_of, final_outcomes, guard_events, read_results
@@ -29,6 +30,16 @@ from tinytorch.contract import LOADER_DIR, ROOT_ENV, SOURCE_ENV
 
 # Environment variables passed through to the test process (all others are dropped).
 PASS_ENV = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
+# Trusted libraries whose first import does what the guard refuses, by the allow_imports entry that
+# lets a module use them: the test process imports them before it installs the guard. matplotlib
+# builds its font cache on first import by running `fc-list`, which the guard would refuse (and
+# record against the student's import line).
+PRELOAD = {"matplotlib": ("matplotlib.font_manager",)}
+
+
+def preloads(allow_imports) -> tuple[str, ...]:
+    """The modules to import before the guard for a module with these allow_imports."""
+    return tuple(name for entry in allow_imports for name in PRELOAD.get(entry.split(".")[0], ()))
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,7 @@ class RunSpec:
     owners: dict = field(default_factory=dict)          # Blame.spans()
     known_hangs: tuple = ()                            # [file, first, last, label] spans that hung before
     guard_allow: tuple[str, ...] = ()
+    preload: tuple[str, ...] = ()                      # preloads(module.allow_imports)
 
 
 def child_env(sandbox: Path, workdir: Path, source: str | None = None, submission: Path | None = None) -> dict[str, str]:
@@ -61,6 +73,8 @@ def child_env(sandbox: Path, workdir: Path, source: str | None = None, submissio
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         ROOT_ENV: str(submission or sandbox / "submission"),
+        # matplotlib's font cache, built once per machine (before the guard, see PRELOAD), not per grading
+        "MPLCONFIGDIR": str(cache_dir("matplotlib")),
     })
     if source:
         env[SOURCE_ENV] = source
@@ -109,6 +123,7 @@ def run_pytest(course_root: Path, sandbox: Path, tests: list[str], workdir: Path
         "output_chars": limits.output_kb * 1024 + 1,        # one more than is kept: the cut shows
         "module": spec.module, "owners": spec.owners, "stop_after": limits.timeouts_before_stop,
         "known_hangs": list(spec.known_hangs), "guard_allow": list(spec.guard_allow),
+        "preload": list(spec.preload),
         "hang_dwell": max(1.0, min(5.0, limits.test_timeout / 10)),
     }
     output = results / "output.log"

@@ -304,6 +304,14 @@ def test_guard_allowances_are_per_module_and_refusals_are_recorded(tmp_path, all
     assert proc.stdout.strip() == ("allowed" if allow else "refused ['sys.setprofile']")
 
 
+def test_matplotlib_is_imported_before_the_guard_only_for_modules_allowed_to_use_it():
+    """Its first import runs `fc-list` (the font cache): refused by the guard and charged to the student's line."""
+    from grading.run import preloads
+    assert preloads(COURSE.module("19").allow_imports) == ("matplotlib.font_manager",)
+    assert preloads(("matplotlib.pyplot", "csv")) == ("matplotlib.font_manager",)
+    assert preloads(COURSE.module("08").allow_imports) == () and preloads(()) == ()
+
+
 def test_make_grade_passes_jobs_timeout_and_staff():
     proc = subprocess.run(["make", "-n", "grade", "STUDENT=alice", "JOBS=1", "TIMEOUT=7", f"PY={sys.executable}"],
                           capture_output=True, text=True, cwd=COURSE.root, timeout=60)

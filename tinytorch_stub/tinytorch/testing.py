@@ -813,3 +813,74 @@ def gpt_linear_paths(num_layers: int) -> list:
     """The dotted paths of every Linear of a GPT with `num_layers` blocks, in parameters() order."""
     per_block = ["attn.q_proj", "attn.k_proj", "attn.v_proj", "attn.out_proj", "mlp.layers.0", "mlp.layers.2"]
     return [f"blocks.{i}.{name}" for i in range(num_layers) for name in per_block] + ["head"]
+
+
+# ---- module 19 (benchmarking)
+# A clock that moves only while the timed function runs (so the tests check what is timed without
+# timing anything), a percentile written with ranks, models that record what they are given, and
+# readers for the files a benchmark writes (the PNG through matplotlib, the markdown table).
+
+
+class FakeClock:
+    """A clock in seconds that stands still except in `tick()`: its k-th call advances it by durations_ms[k]."""
+
+    def __init__(self, durations_ms):
+        self.durations = [float(d) for d in durations_ms]
+        self.seconds = 100.0
+        self.calls = 0
+
+    def now(self) -> float:
+        return self.seconds
+
+    def tick(self) -> None:
+        self.seconds += self.durations[self.calls] / 1000.0
+        self.calls += 1
+
+
+def percentile_by_rank(values, q: float) -> float:
+    """The q-th percentile, linear between the two nearest ranks of the sorted values (rank q/100 * (n-1))."""
+    ordered = sorted(float(v) for v in values)
+    rank = q / 100.0 * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (rank - low) * (ordered[high] - ordered[low])
+
+
+def recording_model(weight, log: list, name: str = "model"):
+    """A Module computing x @ weight that appends (name, x, grad mode on?, model.training) to `log` per call."""
+    from tinytorch.core.autograd import is_grad_enabled
+    from tinytorch.core.layers import Module
+    from tinytorch.core.tensor import Tensor
+
+    class Recording(Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = Tensor(np.asarray(weight, dtype=np.float32), requires_grad=True)
+
+        def forward(self, x):
+            log.append((name, x, is_grad_enabled(), self.training))
+            return x @ self.weight
+
+    return Recording()
+
+
+def read_png(path) -> np.ndarray:
+    """The pixels of the PNG file at `path` (matplotlib's imread), after checking the PNG signature."""
+    import matplotlib.image
+
+    with open(path, "rb") as f:
+        head = f.read(8)
+    assert head == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG file: it starts with {head!r}"
+    return matplotlib.image.imread(path)
+
+
+def markdown_cells(text: str) -> list:
+    """The cells of each line of a markdown table (lines starting with '|'), split at unescaped '|'."""
+    import re
+
+    rows = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("|") and line.endswith("|"):
+            rows.append([c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line[1:-1])])
+    return rows
