@@ -884,3 +884,121 @@ def markdown_cells(text: str) -> list:
         if line.startswith("|") and line.endswith("|"):
             rows.append([c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line[1:-1])])
     return rows
+
+
+# ---- module 15 (profiling)
+# Clocks that the tests control (the profiler reads every time from its clock, so nothing is ever
+# timed), a layer that moves the clock in its forward and in its backward, FLOP counts written by
+# hand from the shapes, a graph walker of its own for the activation bytes, and percentiles by
+# linear interpolation written out.
+
+
+class FakeClock:
+    """A profiler clock that returns `now` (seconds); only `advance` moves it. Counts its reads."""
+
+    def __init__(self, start: float = 100.0):
+        self.now, self.reads = start, 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class PairClock:
+    """A clock whose reads come in pairs (start, end): pair k is `durations[k]` seconds apart."""
+
+    def __init__(self, durations, gap: float = 7.0):
+        self.durations, self.gap, self.reads = list(durations), gap, 0
+
+    def __call__(self) -> float:
+        pair, is_end = divmod(self.reads, 2)
+        self.reads += 1
+        assert pair < len(self.durations), (
+            f"the clock was read {self.reads} times; expected two reads (start, end) around each of the "
+            f"{len(self.durations)} timed runs and no others")
+        start = sum(d + self.gap for d in self.durations[:pair])
+        return start + (self.durations[pair] if is_end else 0.0)
+
+
+def ticking_layer(clock, forward_seconds=0.0, backward_seconds: float = 0.0, inner=None):
+    """A Module that advances `clock` by `forward_seconds` per forward call (a number, or a list: one per
+    call) and by `backward_seconds` in its backward, around `inner` (or the identity). It records the grad
+    mode of each call in `.grad_modes`."""
+    from tinytorch.core.autograd import is_grad_enabled
+    from tinytorch.core.layers import Module
+    from tinytorch.core.tensor import Function, Tensor, graph_op
+
+    class TickBackward(Function):
+        def backward(self, grad):
+            clock.advance(self.params["seconds"])
+            return (grad,)
+
+    @graph_op(TickBackward, inputs=("x",))
+    def tick(x, seconds):
+        return Tensor(x.data)
+
+    class Ticking(Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = inner
+            self.grad_modes = []
+
+        def forward(self, x):
+            call = len(self.grad_modes)
+            self.grad_modes.append(is_grad_enabled())
+            clock.advance(forward_seconds[call] if isinstance(forward_seconds, (list, tuple)) else forward_seconds)
+            return tick(x if self.inner is None else self.inner(x), backward_seconds)
+
+    return Ticking()
+
+
+def mha_flops_by_hand(batch: int, seq: int, dim: int) -> int:
+    """Self-attention FLOPs: q, k, v, out projections (B*T rows x C*C each) + Q K^T and weights V (B*T*T*C each), x 2."""
+    projections = 4 * (batch * seq) * dim * dim
+    attention = 2 * batch * seq * seq * dim
+    return 2 * (projections + attention)
+
+
+def gpt_flops_by_hand(vocab: int, dim: int, layers: int, batch: int, seq: int, mlp_ratio: int = 4) -> int:
+    """GPT forward FLOPs: per block attention + MLP (C -> rC -> C), then the head (C -> V); lookups 0."""
+    mlp = 2 * 2 * (batch * seq) * dim * (mlp_ratio * dim)
+    head = 2 * (batch * seq) * dim * vocab
+    return layers * (mha_flops_by_hand(batch, seq, dim) + mlp) + head
+
+
+def graph_bytes_reference(output, exclude=()) -> int:
+    """Bytes of the distinct memory blocks behind every Tensor that a node of output's graph made or took
+    as an input (views resolved to their base), the blocks of `exclude`'s Tensors left out."""
+    def owner(array):
+        while isinstance(array.base, np.ndarray):
+            array = array.base
+        return array
+
+    skip = {id(owner(np.asarray(t.data))) for t in exclude}
+    blocks, seen, stack = {}, set(), [output]
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        fn = getattr(tensor, "_grad_fn", None)
+        if fn is None:
+            continue
+        for array in (tensor.data, *(t.data for t in fn.inputs)):
+            block = owner(np.asarray(array))
+            if id(block) not in skip:
+                blocks[id(block)] = block.nbytes
+        stack.extend(fn.inputs)
+    return int(sum(blocks.values()))
+
+
+def percentile_by_hand(values, q: float) -> float:
+    """The q-th percentile with linear interpolation between the two nearest ranks (NumPy's default)."""
+    ordered = sorted(float(v) for v in values)
+    rank = q / 100 * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (rank - low) * (ordered[high] - ordered[low])
