@@ -33,19 +33,19 @@ def _not_started(excinfo) -> str | None:
 
 def short_traceback(item, excinfo) -> str:
     """The test's line, the student's frames, the exception: what a student can act on."""
-    lines = []
+    parts = []
     test_file = str(item.path)
     for entry in excinfo.traceback:
         path = str(entry.path)
         if path == test_file or STUDENT_FILE.search(path.replace("\\", "/")):
             where = path[path.find("assignments/"):] if "assignments/" in path else path
             source = str(entry.statement).strip().splitlines()
-            lines.append(f"{where}:{entry.lineno + 1} in {entry.name}")
+            parts.append(f"{where}:{entry.lineno + 1} in {entry.name}")
             if source:
-                lines.append(f"    {source[0]}")
+                parts.append(f"    {source[0]}")
     message = tidy_numbers(str(excinfo.value)).strip()
-    lines.append(f"{excinfo.typename}: {message}" if message else excinfo.typename)
-    return "\n".join(lines)
+    parts.append(f"{excinfo.typename}: {message}" if message else excinfo.typename)
+    return "\n".join(parts)
 
 
 class Feedback:

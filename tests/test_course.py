@@ -120,3 +120,12 @@ def test_no_function_of_the_tools_is_over_60_lines():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60:
                 long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)")
     assert not long, long
+
+
+def test_shared_test_helpers_have_one_name_each():
+    """tinytorch/testing.py grows a section per module: a second definition would silently replace the first."""
+    tree = ast.parse((ROOT / "tinytorch_stub" / "tinytorch" / "testing.py").read_text(encoding="utf-8"))
+    names = [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+    names += [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    assert not twice, f"defined more than once in tinytorch/testing.py: {twice}"

@@ -27,10 +27,11 @@ def repo(tmp_path_factory):
 
 
 def make(root: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TINYTORCH_", "GITHUB_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TINYTORCH_", "GITHUB_")) and k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(root / "tinytorch_stub")
-    return subprocess.run(["make", f"PY={sys.executable}", *args], cwd=root, env=env, capture_output=True, text=True,
+    return subprocess.run(["make", "--no-print-directory", f"PY={sys.executable}", *args], cwd=root, env=env, capture_output=True, text=True,
                           timeout=600)
 
 

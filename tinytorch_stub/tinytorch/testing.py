@@ -465,7 +465,7 @@ def randomize_f64(layer, rng) -> None:
 
     if isinstance(layer, (Linear, Conv2d)):
         layer.weight.data = layer.weight.data.astype(np.float64)
-        if layer.bias is not None:
+        if getattr(layer, "bias", None) is not None:
             layer.bias.data = 0.5 * rng.standard_normal(layer.bias.shape)
     elif isinstance(layer, BatchNorm2d):
         c = layer.num_features
@@ -758,7 +758,8 @@ INT8_STEPS = 255          # steps between -128 and 127
 
 def qparams_reference(low: float, high: float) -> tuple:
     """(scale, zero_point) of [min(low, 0), max(high, 0)]: scale = width / 255, the real 0 at level zero_point."""
-    low, high = min(float(low), 0.0), max(float(high), 0.0)
+    low = float(np.minimum(low, 0.0))                     # the range always holds 0
+    high = float(np.maximum(high, 0.0))
     scale = (high - low) / INT8_STEPS if high > low else 1.0
     return scale, -128 + round(-low / scale)
 
@@ -821,7 +822,7 @@ def gpt_linear_paths(num_layers: int) -> list:
 # readers for the files a benchmark writes (the PNG through matplotlib, the markdown table).
 
 
-class FakeClock:
+class TickingClock:
     """A clock in seconds that stands still except in `tick()`: its k-th call advances it by durations_ms[k]."""
 
     def __init__(self, durations_ms):

@@ -34,7 +34,7 @@ from tinytorch.core.tensor import Tensor
 from tinytorch.data.loader import DataLoader
 from tinytorch.models.transformer import GPT
 from tinytorch.testing import (
-    FakeClock,
+    TickingClock,
     id_dataset,
     markdown_cells,
     percentile_by_rank,
@@ -67,7 +67,7 @@ def fake_time_call_by_model(log, timings, seen=None):
 
 @pytest.mark.points(2)
 def test_time_call_without_warmup_calls_exactly_repeats_times_and_refuses_bools(monkeypatch):
-    clock = FakeClock([0.5, 0.25, 0.125, 2.0])
+    clock = TickingClock([0.5, 0.25, 0.125, 2.0])
     monkeypatch.setattr(bm, "_now", clock.now)
     got = time_call(clock.tick, warmup=0, repeats=4)
     assert clock.calls == 4 and got == pytest.approx([0.5, 0.25, 0.125, 2.0])

@@ -1,7 +1,7 @@
 """Visible tests for module 19 (benchmarking). Run them with `make test M=19`.
 
 No test here checks how fast anything is. What is timed is checked with a fake clock that
-moves only while the timed function runs (`FakeClock` in `tinytorch.testing`, put in place of
+moves only while the timed function runs (`TickingClock` in `tinytorch.testing`, put in place of
 the module's `_now`) or by replacing `time_call`; real runs are checked only for what holds on
 any machine (positive times, p10 <= median <= p90). Accuracies are compared with counts done
 by hand on models with set weights; percentiles with a rank formula written out; files are
@@ -31,7 +31,7 @@ from tinytorch.benchmarking.benchmark import (
 from tinytorch.core.layers import Linear
 from tinytorch.core.tensor import Tensor
 from tinytorch.testing import (
-    FakeClock,
+    TickingClock,
     markdown_cells,
     percentile_by_rank,
     read_png,
@@ -73,7 +73,7 @@ def hand_accuracy(weight, bias, x, y) -> float:
 
 @pytest.mark.points(3)
 def test_time_call_times_each_repeat_after_the_warmup(monkeypatch):
-    clock = FakeClock([50.0, 40.0, 30.0, 1.0, 2.0, 3.0, 4.0, 9.0])    # 3 slow warm-up calls, then 5 timed
+    clock = TickingClock([50.0, 40.0, 30.0, 1.0, 2.0, 3.0, 4.0, 9.0])    # 3 slow warm-up calls, then 5 timed
     monkeypatch.setattr(bm, "_now", clock.now)
     got = time_call(clock.tick, warmup=3, repeats=5)
     assert clock.calls == 8, f"time_call(fn, warmup=3, repeats=5) should call fn 8 times; it called it {clock.calls} times"
