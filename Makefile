@@ -26,6 +26,9 @@ DATA ?=
 TIMEOUT ?=
 STAFF ?=
 NB ?=
+DIR ?= submissions
+ROSTER ?=
+AT ?=
 
 # STUDENT=x grades submissions/x; STUDENT=path/to/repo grades that folder. A student's grading
 # keeps history: reports/<student>/<time>-<commit>/, with reports/<student>/latest the newest.
@@ -44,7 +47,7 @@ MODULE_ID  := $(shell echo 00$(M) | tail -c 3)
 MODULE_DIR := $(if $(M),$(wildcard assignments/$(MODULE_ID)_*),assignments/*)
 
 .PHONY: help course-repo install test status grade milestone data check stubs stubs-check notebooks \
-	notebooks-check export workflow template hidden-bundle bench clean
+	notebooks-check export workflow template hidden-bundle bench gradebook snapshot similarity class-demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 17
@@ -91,6 +94,21 @@ status: $(STAMP) ## your progress: modules, visible points, milestones unlocked
 grade: $(STAMP) ## grade the working copy (STUDENT=x: submissions/x or a path; JOBS=n TIMEOUT=s HIDDEN=dir)
 	$(PY) -m grading grade $(SUBMISSION) $(REPORT_ARGS) $(if $(HIDDEN),--hidden $(HIDDEN),) \
 		$(if $(JOBS),--jobs $(JOBS),) $(if $(TIMEOUT),--test-timeout $(TIMEOUT),)
+
+# The class: DIR holds one clone per student (submissions/alice, ...); ROSTER=csv names them.
+gradebook: $(STAMP) ## grade every student under DIR=submissions/ (ROSTER=csv JOBS=n AT=deadlines OUT=dir)
+	$(PY) -m grading gradebook $(DIR) --out $(or $(OUT),reports/gradebook) $(if $(ROSTER),--roster $(ROSTER),) \
+		$(if $(JOBS),--jobs $(JOBS),) $(if $(AT),--at $(AT),) $(if $(TIMEOUT),--test-timeout $(TIMEOUT),) \
+		$(if $(HIDDEN),--hidden $(HIDDEN),)
+
+snapshot: $(STAMP) ## record each student's HEAD under DIR= for the deadline just passed (snapshots/)
+	$(PY) -m grading snapshot $(DIR) $(if $(ROSTER),--roster $(ROSTER),)
+
+similarity: $(TOOLS_STAMP) ## code similarity between the students under DIR=, module by module (OUT=dir)
+	$(PY) -m grading similarity $(DIR) --out $(or $(OUT),reports/similarity) $(if $(ROSTER),--roster $(ROSTER),)
+
+class-demo: $(STAMP) ## time make gradebook on a generated class of 30 (JOBS=1 and 2, resumed, one hang)
+	$(PY) benchmarks/class_demo.py $(if $(OUT),--out $(OUT),)
 
 milestone: $(STAMP) ## run milestone N (N=1); FORCE=1 before its modules pass; QUICK=1 OUT=dir DATA=dir
 	@test -n "$(N)" || { echo "usage: make milestone N=1 [FORCE=1] [QUICK=1]"; exit 2; }

@@ -11,6 +11,16 @@
     python -m grading notebooks [--check]         notebooks/NN_slug.ipynb from the stubs (Jupyter, Colab)
     python -m grading export NB                   a notebook's code cells back into its student file
 
+The class (make gradebook, snapshot, similarity; the regrade workflow):
+
+    python -m grading gradebook DIR [--roster CSV] [--jobs N] [--at deadlines] [--out DIR]
+    python -m grading snapshot DIR [--deadline MODULE|ISO]     record each student's HEAD at a deadline
+    python -m grading similarity DIR [--out DIR]              code similarity, module by module (copydetect)
+    python -m grading analytics OUT                           charts and summary.md of a gradebook again
+    python -m grading shard ROSTER --shards N --index I       the I-th part of a roster
+    python -m grading clone ROSTER --into DIR                 clone the roster's repositories
+    python -m grading merge-gradebooks DIR... --out DIR       one gradebook from the shards' gradebooks
+
 Exit codes of `grade`: 0 graded; 2 nothing was graded (the submission folder is missing or not a
 folder, a bad option); 3 graded, but the layout is wrong (none of the student files is where the
 course expects it: the report says where they were found).
@@ -26,7 +36,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from grading import bundle, classroom, generated, notebooks, template, workflow
+from grading import (analytics, bundle, classroom, generated, gradebook, notebooks, roster, similarity, snapshot,
+                     template, workflow)
 from grading.grader import grade
 from grading.limits import Limits
 from grading.notebooks import NotebookError
@@ -53,7 +64,7 @@ def report_folder(root: Path, label: str, commit: str | None, generated_at: str,
 
     The submission's key is its label with `/` as `__` (a/alice and b/alice stay apart).
     """
-    key = re.sub(r"[^A-Za-z0-9._-]+", "-", label.strip("/").replace("/", "__")) or "submission"
+    key = roster.student_key(label)
     stamp = re.sub(r"[^0-9TZ]", "", generated_at) + (f"-{commit[:10]}" if commit else "") + ("-dirty" if dirty else "")
     return root / key / stamp
 
@@ -90,6 +101,8 @@ def cmd_grade(args) -> int:
                    progress=(lambda m, isolated: print(progress_line(m, isolated), flush=True)) if show else None)
     if args.unofficial:
         report = replace(report, note=UNOFFICIAL_NOTE)
+    if args.commit:                      # the folder is an export of that commit (make gradebook AT=deadlines)
+        report = replace(report, commit=args.commit)
     out = Path(args.out) if args.out else None
     if args.reports:
         out = report_folder(Path(args.reports), args.label or submission.resolve().name, report.commit,
@@ -192,6 +205,7 @@ def _grade_parser(sub) -> None:
                    help="start a fresh interpreter per module instead of forking from a pre-imported one")
     g.add_argument("--label", help="name of the submission in the report (default: its path)")
     g.add_argument("--unofficial", action="store_true", help=f"say first: {UNOFFICIAL_NOTE}")
+    g.add_argument("--commit", help="the commit the files come from, when SUBMISSION is an export of it")
     g.add_argument("--step-summary", action="store_true", help="append report.md to $GITHUB_STEP_SUMMARY")
     g.add_argument("--verbose", action="store_true", help="print the whole markdown report")
     g.add_argument("--quiet", action="store_true", help="print nothing")
@@ -230,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.set_defaults(func=cmd_workflow)
 
     for tool in (classroom, template, bundle, notebooks):     # Classroom and notebooks: each adds its commands
+        tool.add_parser(sub)
+    for tool in (gradebook, snapshot, similarity, analytics, roster):   # the class: each adds its commands
         tool.add_parser(sub)
     return parser
 

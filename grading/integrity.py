@@ -23,17 +23,26 @@ WALK_LIMIT = 20000          # files looked at in one submission; a larger tree i
 GRADER_TREES = ("grading", LOADER_DIR)
 
 
-def git(folder: Path, *args: str) -> str | None:
-    """Output of a read-only git command in `folder`, or None (no git, not a repository, an error)."""
+def git_bytes(folder: Path, *args: str) -> bytes | None:
+    """Output of a read-only git command in `folder`, or None (no git, not a repository, an error).
+
+    `core.fsmonitor=false`: a repository's own configuration cannot make a read run a program.
+    """
     if not (folder / ".git").exists():
         return None
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"}
     try:
-        out = subprocess.run(["git", "-c", "safe.directory=*", "-C", str(folder), *args], capture_output=True,
-                             text=True, timeout=20, env=env)
+        out = subprocess.run(["git", "-c", "safe.directory=*", "-c", "core.fsmonitor=false", "-C", str(folder),
+                              *args], capture_output=True, timeout=20, env=env)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout if out.returncode == 0 else None
+
+
+def git(folder: Path, *args: str) -> str | None:
+    """git_bytes as text."""
+    out = git_bytes(folder, *args)
+    return None if out is None else out.decode("utf-8", errors="replace")
 
 
 def commit_of(folder: Path) -> str | None:

@@ -41,7 +41,8 @@ from tinytorch.manifest import Course
 def _table(course: Course) -> list[str]:
     rows = ["| # | module | import | points | deadline |", "|---|---|---|---:|---|"]
     for m in course.modules:
-        rows.append(f"| {m.id} | {m.title} | `{m.import_name}` | {m.points:g} | {m.deadline or ''} |")
+        due = m.deadline.isoformat(timespec="minutes") if m.deadline else ""
+        rows.append(f"| {m.id} | {m.title} | `{m.import_name}` | {m.points:g} | {due} |")
     return rows
 
 

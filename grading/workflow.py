@@ -1,6 +1,6 @@
 """Write the GitHub workflows from course.toml: built as data, serialized with PyYAML.
 
-    python -m grading workflow           write .github/workflows/classroom.yml and ci.yml
+    python -m grading workflow           write .github/workflows/classroom.yml, ci.yml and regrade.yml
     python -m grading workflow --check   exit 1 when a committed file differs from what it writes
 
 classroom.yml runs in student repositories. Its grading job fetches the instructor's private
@@ -313,8 +313,11 @@ def ci_text() -> str:
 
 
 def workflow_files(course: Course) -> dict[Path, str]:
-    """classroom.yml, and ci.yml in the course repository only (a student repository has no solutions/)."""
+    """classroom.yml; ci.yml and regrade.yml in the course repository only (a student repository has no
+    solutions/). regrade.py builds on this module, hence the import here."""
+    from grading.regrade import REGRADE_FILE, regrade_text
     files = {CLASSROOM_FILE: classroom_text(course)}
     if (course.root / "solutions").is_dir():
         files[CI_FILE] = ci_text()
+        files[REGRADE_FILE] = regrade_text(course)
     return files

@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 COURSE_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_NAME = "course.toml"
@@ -21,6 +23,8 @@ _SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
 _EXPORT = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 MODULE_LIMITS = ("test_timeout", "module_timeout", "memory_mb", "cpu_seconds")   # a module may set these
 SCORE_POLICIES = ("integrated", "isolated", "max")
+DATE_ALONE_TIME = time(23, 59)          # a deadline given as a date alone means this time of that day
+DEADLINE_EXAMPLE = "2026-03-01T23:59:00+01:00 (a time zone) or 2026-03-01 (23:59 in [course] timezone)"
 
 
 class ManifestError(ValueError):
@@ -35,7 +39,7 @@ class Module:
     export: str
     points: float
     requires: tuple[str, ...]              # every prerequisite: the closure of `depends_on`
-    deadline: str | None = None
+    deadline: datetime | None = None      # with its time zone (course.toml: ISO 8601, or a date alone)
     allow_imports: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()       # the direct prerequisites, as course.toml lists them
     limits: dict = field(default_factory=dict)      # this module's own test_timeout, module_timeout, ...
@@ -81,6 +85,14 @@ class Milestone:
 
 
 @dataclass(frozen=True)
+class LatePolicy:
+    """[grading.late]: what work after a deadline earns (the gradebook applies it, grading/late.py)."""
+    penalty_per_day: float = 0.0          # fraction of the late points lost per day (or part of one) late
+    max_days: int = 0                     # later than this many days: the late points count nothing
+    extensions: str | None = None         # CSV of per-student extensions, relative to the course folder
+
+
+@dataclass(frozen=True)
 class Course:
     name: str
     package: str
@@ -88,6 +100,8 @@ class Course:
     milestones: tuple[Milestone, ...]
     grading: dict
     root: Path
+    timezone: str | None = None           # [course] timezone, an IANA name: what a date-alone deadline means
+    late: LatePolicy = LatePolicy()
 
     def module(self, ident: str) -> Module:
         """Look a module up by id (`3`, `03`) or slug (`layers`)."""
@@ -134,9 +148,16 @@ def load_course(root: Path | str | None = None) -> Course:
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path}: {exc}") from None
 
+    course = raw.get("course", {})
+    zone = _timezone(course.get("timezone"), path)
+    text = path.read_text(encoding="utf-8")
     modules: list[Module] = []
     for i, entry in enumerate(raw.get("modules", [])):
-        modules.append(_module(entry, f"{path}: [[modules]] #{i + 1}", path, {m.id: m for m in modules}))
+        module = _module(entry, f"{path}: [[modules]] #{i + 1}", path, {m.id: m for m in modules})
+        line = deadline_line(text, module.id) if "deadline" in entry else None
+        where = f"{path}:{line}" if line else str(path)
+        modules.append(replace(module, deadline=parse_deadline(entry.get("deadline"), zone,
+                                                               f"{where}: module {module.id}")))
 
     milestones: list[Milestone] = []
     for i, entry in enumerate(raw.get("milestones", [])):
@@ -159,12 +180,84 @@ def load_course(root: Path | str | None = None) -> Course:
     if grading.get("score", "integrated") not in SCORE_POLICIES:
         raise ManifestError(f"{path}: [grading] score must be one of {', '.join(SCORE_POLICIES)}; "
                             f"got {grading['score']!r}")
-    course = raw.get("course", {})
     return Course(
         name=course.get("name", "TinyTorch"), package=course.get("package", "tinytorch"),
         modules=tuple(modules), milestones=tuple(milestones),
-        grading=grading, root=root,
+        grading=grading, root=root, timezone=course.get("timezone"),
+        late=_late_policy(grading.get("late", {}), path),
     )
+
+
+def deadline_line(text: str, module_id: str) -> int | None:
+    """The line number of a module's `deadline = ...` in course.toml's text (for error messages)."""
+    block: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines() + ["["], start=1):
+        if line.lstrip().startswith("["):                       # a table header ends the block before it
+            if any(re.match(rf"""id\s*=\s*["']?{module_id}["']?\s*(#.*)?$""", b) for _, b in block):
+                return next((n for n, b in block if re.match(r"deadline\s*=", b)), None)
+            block = []
+        else:
+            block.append((number, line.strip()))
+    return None
+
+
+def _timezone(name, path: Path) -> ZoneInfo | None:
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ManifestError(f"{path}: [course] timezone {name!r} is not a time zone name "
+                            "(an IANA name such as 'Europe/Berlin', 'America/New_York' or 'UTC')") from None
+
+
+def parse_deadline(value, zone: ZoneInfo | None, where: str) -> datetime | None:
+    """A deadline as course.toml writes it, with its time zone; anything else is a ManifestError.
+
+    ISO 8601 with a time zone (`2026-03-01T23:59:00+01:00`, quoted or as a TOML date-time), or a
+    date alone (`2026-03-01`), which means 23:59 that day in `[course] timezone`.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+        except ValueError:
+            raise ManifestError(f"{where}: deadline {value!r} is not an ISO 8601 date-time; write "
+                                f"{DEADLINE_EXAMPLE}") from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ManifestError(f"{where}: deadline {value.isoformat()!r} has no time zone; write "
+                                f"{DEADLINE_EXAMPLE}")
+        return value
+    if isinstance(value, date):
+        if zone is None:
+            raise ManifestError(f"{where}: deadline {value.isoformat()!r} is a date alone, which means 23:59 in "
+                                "the course's time zone: add `timezone = \"Europe/Berlin\"` (an IANA name) to "
+                                "[course], or write the deadline with its time zone")
+        return datetime.combine(value, DATE_ALONE_TIME, tzinfo=zone)
+    raise ManifestError(f"{where}: deadline {value!r} is not an ISO 8601 date-time; write {DEADLINE_EXAMPLE}")
+
+
+def _late_policy(table, path: Path) -> LatePolicy:
+    where = f"{path}: [grading.late]"
+    if not isinstance(table, dict):
+        raise ManifestError(f"{where} must be a table (penalty_per_day, max_days, extensions)")
+    unknown = sorted(set(table) - {"penalty_per_day", "max_days", "extensions"})
+    if unknown:
+        raise ManifestError(f"{where}: unknown key(s) {', '.join(unknown)} (known: penalty_per_day, max_days, "
+                            "extensions)")
+    penalty, days = table.get("penalty_per_day", 0.0), table.get("max_days", 0)
+    if isinstance(penalty, bool) or not isinstance(penalty, (int, float)) or not 0 <= penalty <= 1:
+        raise ManifestError(f"{where}: penalty_per_day must be a fraction between 0 and 1 (0.1 = 10% a day); "
+                            f"got {penalty!r}")
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise ManifestError(f"{where}: max_days must be a whole number of days, 0 or more; got {days!r}")
+    extensions = table.get("extensions")
+    if extensions is not None and not isinstance(extensions, str):
+        raise ManifestError(f"{where}: extensions must be a file name (a CSV beside course.toml); got {extensions!r}")
+    return LatePolicy(float(penalty), days, extensions)
 
 
 def _module(entry: dict, where: str, path: Path, earlier: dict[str, Module]) -> Module:
@@ -198,7 +291,7 @@ def _module(entry: dict, where: str, path: Path, earlier: dict[str, Module]) -> 
             raise ManifestError(f"{where}: {key} must be a positive number; got {value!r}")
     return Module(
         id=mid, slug=slug, title=_require(entry, "title", where), export=export, points=points,
-        requires=tuple(sorted(closure)), deadline=entry.get("deadline"),
+        requires=tuple(sorted(closure)),
         allow_imports=tuple(entry.get("allow_imports", [])), depends_on=direct, limits=limits,
         guard_allow=tuple(entry.get("guard_allow", [])),
     )
