@@ -106,7 +106,8 @@ def reports_of(book: Book, folder: Path) -> list[dict]:
 # --------------------------------------------------------------------------- charts
 
 
-def _pyplot():
+def headless_pyplot():
+    """pyplot on the Agg backend (no display needed; copydetect's report draws with it too)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -116,12 +117,12 @@ def _pyplot():
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
+    headless_pyplot().close(fig)
     return path
 
 
 def chart_scores(book: Book, path: Path) -> Path:
-    plt = _pyplot()
+    plt = headless_pyplot()
     data = score_fractions(book)
     ids = [m for m in book.module_ids() if data.get(m)]
     fig, ax = plt.subplots(figsize=(max(5, len(ids) * 0.7 + 2), 3.6))
@@ -138,7 +139,7 @@ def _short(name: str, width: int = 56) -> str:
 
 
 def chart_hardest(rates: list[TestRate], path: Path) -> Path:
-    plt = _pyplot()
+    plt = headless_pyplot()
     shown = rates[:HARDEST][::-1]
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.3 * len(shown) + 1)))
     colors = ["#b04a4a" if r.visibility == "hidden" else "#4a78b0" for r in shown]
@@ -151,7 +152,7 @@ def chart_hardest(rates: list[TestRate], path: Path) -> Path:
 
 
 def chart_funnel(stages: list[tuple[str, int]], path: Path) -> Path:
-    plt = _pyplot()
+    plt = headless_pyplot()
     fig, ax = plt.subplots(figsize=(6, 3))
     ax.bar([s for s, _ in stages], [n for _, n in stages], color="#4a78b0")
     for i, (_, n) in enumerate(stages):
@@ -162,7 +163,7 @@ def chart_funnel(stages: list[tuple[str, int]], path: Path) -> Path:
 
 
 def chart_on_time(counts: dict[str, tuple[int, int, int]], path: Path) -> Path:
-    plt = _pyplot()
+    plt = headless_pyplot()
     ids = list(counts)
     early, late, never = ([counts[m][i] for m in ids] for i in range(3))
     fig, ax = plt.subplots(figsize=(max(5, len(ids) * 0.7 + 2), 3.4))

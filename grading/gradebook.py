@@ -229,7 +229,8 @@ def at_deadlines(s: Settings, student: Student, row: Row, head_report: dict) -> 
                    seconds=row.seconds + sum(g.seconds for g in graded.values()))
 
 
-def _late_when(s: Settings, student: Student, target: deadlines.Target) -> tuple[history.Commit | None, str, datetime | None]:
+def _late_when(s: Settings, student: Student,
+               target: deadlines.Target) -> tuple[history.Commit | None, str, datetime | None]:
     """The commit holding a module's late work, the note about its date, and the date to charge."""
     module = s.course.module(target.module)
     paths = [s.course.module(m).student_file for m in (*module.requires, module.id)]
@@ -353,7 +354,8 @@ def _grade_args(args) -> tuple[str, ...]:
     for flag, value in (("--test-timeout", args.test_timeout), ("--module-timeout", args.module_timeout),
                         ("--hidden", str(Path(args.hidden).resolve()) if args.hidden else None)):
         out += [flag, str(value)] if value else []
-    return tuple(out + (["--visible-only"] if args.visible_only else []) + (["--no-isolated"] if args.no_isolated else []))
+    out += ["--visible-only"] if args.visible_only else []
+    return tuple(out + (["--no-isolated"] if args.no_isolated else []))
 
 
 def student_limit(course: Course, modules: tuple[str, ...], module_timeout: float | None) -> float:
@@ -407,8 +409,9 @@ def cmd_gradebook(args, course: Course | None = None) -> int:
         print(f"error: OUT {s.out} is inside DIR {args.dir}: it would be taken for a student", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not args.quiet:
-        print(f"Grading {len(students)} student{'s' * (len(students) != 1)} under {args.dir}, {s.jobs} at a time (modules {','.join(s.modules)}"
-              f", AT={s.at}, limit {s.student_timeout:.0f} s per grading) into {s.out}/", flush=True)
+        print(f"Grading {len(students)} student{'s' * (len(students) != 1)} under {args.dir}, {s.jobs} at a time "
+              f"(modules {','.join(s.modules)}, AT={s.at}, limit {s.student_timeout:.0f} s per grading) into {s.out}/",
+              flush=True)
     started = time.monotonic()
     try:
         gradebook = grade_class(s, students, args.quiet)

@@ -172,7 +172,8 @@ def clone(student: Student, into: Path, timeout: float = 300) -> str:
     if dest.exists():
         return ""                                 # already there: a clone is never overwritten
     try:
-        proc = subprocess.run(["git", "clone", "--quiet", student.repository, str(dest)], capture_output=True, text=True, timeout=timeout, env=git_auth_env())
+        proc = subprocess.run(["git", "clone", "--quiet", student.repository, str(dest)], capture_output=True,
+                              text=True, timeout=timeout, env=git_auth_env())
     except subprocess.TimeoutExpired:
         return f"git clone took longer than {timeout:.0f} s"
     lines = [line for line in proc.stderr.splitlines() if line.strip()]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,11 +67,11 @@ def compare(files: list[tuple[str, Path]], boilerplate: Path, module: str, html:
     """Every pair of `files` compared by copydetect, `boilerplate` excluded; its HTML report into `html`."""
     if len(files) < 2:
         return []
-    from grading.analytics import _pyplot
-    _pyplot()                                    # copydetect draws its report with pyplot: headless backend first
+    from grading.analytics import headless_pyplot
+    headless_pyplot()                       # copydetect draws its report with pyplot: no display
     from copydetect import CopyDetector
     detector = CopyDetector(extensions=["py"], autoopen=False, silent=True, display_t=threshold, truncate=True,
-                            out_file=str(html or boilerplate.parent / "similarity.html"))
+                            out_file=str(html or Path(tempfile.gettempdir()) / "similarity.html"))   # unused then
     for _, path in files:
         detector.add_file(str(path))
     detector.add_file(str(boilerplate), type="boilerplate")

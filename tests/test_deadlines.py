@@ -231,7 +231,8 @@ def test_a_roster_names_folders_and_reports_who_is_missing(tmp_path):
 def test_the_clone_token_reaches_git_only_through_the_environment():
     env = roster.git_auth_env("secret-token")
     assert env["GIT_CONFIG_KEY_0"] == "http.https://github.com/.extraheader"
-    assert env["GIT_CONFIG_VALUE_0"].startswith("AUTHORIZATION: basic ") and "secret-token" not in env["GIT_CONFIG_VALUE_0"]
+    header = env["GIT_CONFIG_VALUE_0"]
+    assert header.startswith("AUTHORIZATION: basic ") and "secret-token" not in header
     assert "GIT_CONFIG_COUNT" not in roster.git_auth_env("")
 
 
