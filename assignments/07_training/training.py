@@ -73,6 +73,16 @@ def _is_class_targets(logits: Tensor, targets: np.ndarray) -> bool:
     return targets.dtype.kind == "f" and bool(np.all(targets == np.round(targets)))
 
 
+def _check_training_parts(who: str, model, optimizer, loss_fn) -> None:
+    """A model, an optimizer and a loss function that can train together, or a TypeError (given)."""
+    if not callable(model) or not hasattr(model, "parameters"):
+        raise TypeError(f"{who}: model must be a Module (callable, with parameters()); got {type(model).__name__}")
+    if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
+        raise TypeError(f"{who}: optimizer must have step() and zero_grad(); got {type(optimizer).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"{who}: loss_fn must be callable; got {type(loss_fn).__name__}")
+
+
 def _check_positive_int(who: str, name: str, value) -> int:
     """`value` as an int, or a ValueError naming `who`, `name` and the value unless it is an int >= 1 (given)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -230,13 +240,7 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, loss_fn, schedule=None, max_grad_norm=None):
-        if not callable(model) or not hasattr(model, "parameters"):
-            raise TypeError(f"Trainer: model must be a Module (callable, with parameters()); "
-                            f"got {type(model).__name__}")
-        if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
-            raise TypeError(f"Trainer: optimizer must have step() and zero_grad(); got {type(optimizer).__name__}")
-        if not callable(loss_fn):
-            raise TypeError(f"Trainer: loss_fn must be callable; got {type(loss_fn).__name__}")
+        _check_training_parts("Trainer", model, optimizer, loss_fn)
         self.model = model
         self.optimizer = optimizer
         self.loss_fn = loss_fn

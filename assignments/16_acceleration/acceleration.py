@@ -61,7 +61,7 @@ from tinytorch.core.activations import GELU_CUBIC, GELU_SCALE, Tanh
 from tinytorch.core.autograd import graph_nodes
 from tinytorch.core.optimizers import _check_hyper     # module 06's given check of a number
 from tinytorch.core.tensor import Function, Tensor, _wrap, graph_op, tensor_nbytes
-from tinytorch.core.training import _check_positive_int   # module 07's given check of a count
+from tinytorch.core.training import _check_positive_int, _check_training_parts   # module 07's given checks
 
 DEFAULT_BLOCK = 64              # tile side of blocked_matmul: 3 float32 tiles of 64x64 = 48 KiB
 DEFAULT_SIZES = (32, 64, 96)    # matrix sizes measure_speedups times
@@ -395,7 +395,8 @@ class MixedPrecisionTrainer:
 
         APPROACH:
             1. model: callable with a parameters() method; optimizer: has step() and
-               zero_grad(); loss_fn: callable. TypeError naming the type otherwise.
+               zero_grad(); loss_fn: callable. TypeError naming the type otherwise (module 07's
+               given `_check_training_parts` does exactly this, as for its Trainer).
             2. params = the list of the model's parameters; none at all is a ValueError.
             3. Every parameter must be float32 (the masters): TypeError naming the parameter's
                index, shape and dtype, e.g. "MixedPrecisionTrainer: parameter 2 (shape (8,))

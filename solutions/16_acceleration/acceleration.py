@@ -61,7 +61,7 @@ from tinytorch.core.activations import GELU_CUBIC, GELU_SCALE, Tanh
 from tinytorch.core.autograd import graph_nodes
 from tinytorch.core.optimizers import _check_hyper     # module 06's given check of a number
 from tinytorch.core.tensor import Function, Tensor, _wrap, graph_op, tensor_nbytes
-from tinytorch.core.training import _check_positive_int   # module 07's given check of a count
+from tinytorch.core.training import _check_positive_int, _check_training_parts   # module 07's given checks
 
 DEFAULT_BLOCK = 64              # tile side of blocked_matmul: 3 float32 tiles of 64x64 = 48 KiB
 DEFAULT_SIZES = (32, 64, 96)    # matrix sizes measure_speedups times
@@ -468,7 +468,8 @@ class MixedPrecisionTrainer:
 
         APPROACH:
             1. model: callable with a parameters() method; optimizer: has step() and
-               zero_grad(); loss_fn: callable. TypeError naming the type otherwise.
+               zero_grad(); loss_fn: callable. TypeError naming the type otherwise (module 07's
+               given `_check_training_parts` does exactly this, as for its Trainer).
             2. params = the list of the model's parameters; none at all is a ValueError.
             3. Every parameter must be float32 (the masters): TypeError naming the parameter's
                index, shape and dtype, e.g. "MixedPrecisionTrainer: parameter 2 (shape (8,))
@@ -491,13 +492,7 @@ class MixedPrecisionTrainer:
         """
         # BEGIN SOLUTION
         who = "MixedPrecisionTrainer"
-        if not callable(model) or not hasattr(model, "parameters"):
-            raise TypeError(f"{who}: model must be a Module (callable, with parameters()); "
-                            f"got {type(model).__name__}")
-        if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
-            raise TypeError(f"{who}: optimizer must have step() and zero_grad(); got {type(optimizer).__name__}")
-        if not callable(loss_fn):
-            raise TypeError(f"{who}: loss_fn must be callable; got {type(loss_fn).__name__}")
+        _check_training_parts(who, model, optimizer, loss_fn)
         params = list(model.parameters())
         if not params:
             raise ValueError(f"{who}: the model has no parameters to train")

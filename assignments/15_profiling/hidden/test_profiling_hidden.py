@@ -36,7 +36,7 @@ from tinytorch.testing import (
     assert_close,
     gpt_flops_by_hand,
     graph_bytes_reference,
-    percentile_by_hand,
+    percentile_by_rank,
     recording_on,  # noqa: F401  (autouse fixture: grad mode on in every test)
     ticking_layer,
 )
@@ -248,7 +248,7 @@ def test_measure_latency_warmup_zero_and_other_runs():
     result = Profiler(clock=clock).measure_latency(model, floats((1, 2)), warmup=0, iterations=7)
     ms = [t * 1000 for t in timed]
     assert len(model.grad_modes) == 7, f"warmup=0, iterations=7: 7 calls; got {len(model.grad_modes)}"
-    for key, want in (("median_ms", 4.0), ("p10_ms", percentile_by_hand(ms, 10)), ("p90_ms", percentile_by_hand(ms, 90))):
+    for key, want in (("median_ms", 4.0), ("p10_ms", percentile_by_rank(ms, 10)), ("p90_ms", percentile_by_rank(ms, 90))):
         assert isinstance(result[key], float), f"measure_latency(...)[{key!r}] should be a float; got {type(result[key]).__name__}"
         assert_close(result[key], want, what=f"measure_latency(...)[{key!r}] for runs of {ms} ms")
 

@@ -31,7 +31,7 @@ from tinytorch.testing import (
     gpt_flops_by_hand,
     graph_bytes_reference,
     mha_flops_by_hand,
-    percentile_by_hand,
+    percentile_by_rank,
     recording_on,  # noqa: F401  (autouse fixture: grad mode on in every test)
     ticking_layer,
 )
@@ -189,7 +189,7 @@ def test_measure_latency_median_and_spread_of_timed_runs():
         f"measure_latency(warmup=2, iterations=5) should call the model 7 times; it called it {len(model.grad_modes)}")
     assert not any(model.grad_modes), "measure_latency should run the model under no_grad (inference: no graph)"
     ms = [t * 1000 for t in timed]
-    want = {"median_ms": 3.0, "p10_ms": percentile_by_hand(ms, 10), "p90_ms": percentile_by_hand(ms, 90),
+    want = {"median_ms": 3.0, "p10_ms": percentile_by_rank(ms, 10), "p90_ms": percentile_by_rank(ms, 90),
             "iterations": 5}
     assert set(result) == set(want), f"measure_latency should return the keys {sorted(want)}; got {result!r}"
     for key in ("median_ms", "p10_ms", "p90_ms"):
