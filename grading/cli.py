@@ -3,7 +3,7 @@
     python -m grading grade SUBMISSION [--out DIR | --reports ROOT] [--staff] [--hidden DIR] [--modules 01,02]
     python -m grading status [SUBMISSION]
     python -m grading stubs [--check]
-    python -m grading milestone N [--force] [--quick] [--out DIR]
+    python -m grading milestone N [--force] [--quick] [--out DIR] [the program's own options]
     python -m grading classroom REPORT_DIR        points table + GitHub Classroom annotations
     python -m grading workflow [--check]          .github/workflows/ from course.toml
     python -m grading template OUT [--force]      the student repository
@@ -181,6 +181,7 @@ def cmd_milestone(args) -> int:
     argv += ["--quick"] if args.quick else []
     argv += ["--out", args.out] if args.out else []
     argv += ["--data-dir", args.data_dir] if args.data_dir else []
+    argv += getattr(args, "program_options", [])
     path = os.pathsep.join(filter(None, [str(course.root), str(course.root / LOADER_DIR), os.environ.get("PYTHONPATH")]))
     return subprocess.call(argv, env={**os.environ, "PYTHONPATH": path}, cwd=course.root)
 
@@ -251,7 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "func", None) is not cmd_milestone:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.program_options = extra               # a milestone program's own options, passed on as given
     try:
         return args.func(args)
     except (ManifestError, SubmissionError, StubError, PlanError, NotebookError, KeyError) as exc:

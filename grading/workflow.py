@@ -30,6 +30,7 @@ from tinytorch.manifest import Course
 CHECKOUT = "actions/checkout@v7"
 SETUP_PYTHON = "actions/setup-python@v7"
 UPLOAD_ARTIFACT = "actions/upload-artifact@v7"
+DOWNLOAD_ARTIFACT = "actions/download-artifact@v8"
 CACHE = "actions/cache@v6"
 CACHE_RESTORE = "actions/cache/restore@v6"
 CACHE_SAVE = "actions/cache/save@v6"
@@ -128,9 +129,10 @@ fi
 }
 
 
-def milestone_step(key: str, milestone_id: str) -> Step:
+def milestone_step(key: str, milestone) -> Step:
     step = MILESTONE_STEPS[key]
-    return Step(step.name.format(id=milestone_id), step.id, step.run.format(id=milestone_id), dict(step.env))
+    run = milestone_command(milestone) if key == "run" else step.run.format(id=milestone.id)
+    return Step(step.name.format(id=milestone.id), step.id, run, dict(step.env))
 
 
 def grading_minutes(course: Course) -> int:
@@ -141,9 +143,19 @@ def grading_minutes(course: Course) -> int:
 
 
 def milestone_inputs(course: Course, milestone) -> list[str]:
-    """The files a milestone's result depends on: the student files it imports, its program, the data helper."""
+    """The files a milestone's result depends on: the student files it imports, its program, the data
+    helper, and those of the milestones whose output it reads (`uses`)."""
     files = [course.module(m).student_file for m in milestone.requires]
-    return [*files, f"milestones/{milestone.folder}/**", "milestones/common.py", *DATA_SOURCES]
+    files += [f"milestones/{milestone.folder}/**", "milestones/common.py", *DATA_SOURCES]
+    for used in milestone.uses.values():
+        files += milestone_inputs(course, course.milestone(used))
+    return list(dict.fromkeys(files))
+
+
+def milestone_command(milestone) -> str:
+    """The program's command line in the workflow: the outputs of the milestones it uses, as options."""
+    options = "".join(f" --{option} reports/milestone-{used}" for option, used in milestone.uses.items())
+    return f"python -m grading milestone {milestone.id} --out reports/milestone-{milestone.id}{options}\n"
 
 
 # --- the workflows as data ------------------------------------------------------------------
@@ -201,10 +213,17 @@ def _milestone_job(course: Course, ms) -> dict:
     out = f"reports/milestone-{ms.id}"
     fresh = "steps.result.outputs.cache-hit != 'true'"
     key = f"milestone-{ms.id}-${{{{ hashFiles({', '.join(repr(p) for p in milestone_inputs(course, ms))}) }}}}"
+    unlocked = f"needs.{GRADING_JOB}.outputs.milestone{ms.id} == 'true'"
+    # The outputs of the milestones it uses (milestone 5: the CNN's and the GPT's checkpoints), from
+    # their jobs in this run; when one has none (it failed early), the program trains its own and says so.
+    earlier = [{"name": f"Milestone {used}'s output", "if": fresh, "continue-on-error": True,
+                "uses": DOWNLOAD_ARTIFACT, "with": {"name": f"milestone-{used}", "path": f"reports/milestone-{used}"}}
+               for used in ms.uses.values()]
     return {
         "name": f"Milestone {ms.id}: {ms.title}",
-        "needs": GRADING_JOB,
-        "if": f"needs.{GRADING_JOB}.outputs.milestone{ms.id} == 'true'",
+        "needs": [GRADING_JOB, *(f"milestone-{used}" for used in ms.uses.values())] if ms.uses else GRADING_JOB,
+        # a used milestone that failed or was skipped must not skip this one
+        "if": f"${{{{ !cancelled() && {unlocked} }}}}" if ms.uses else unlocked,
         "runs-on": "ubuntu-latest",
         "timeout-minutes": MILESTONE_MINUTES,
         "steps": [
@@ -216,10 +235,11 @@ def _milestone_job(course: Course, ms) -> dict:
             {"name": "Data set cache", "if": fresh, "uses": CACHE,
              "with": {"path": DATA_CACHE,
                       "key": f"tinytorch-data-${{{{ hashFiles({', '.join(repr(p) for p in DATA_SOURCES)}) }}}}"}},
-            _run(milestone_step("run", ms.id), fresh),
+            *earlier,
+            _run(milestone_step("run", ms), fresh),
             {"name": "Keep this result for the same files", "if": fresh, "uses": CACHE_SAVE,
              "with": {"path": out, "key": key}},
-            _run(milestone_step("summary", ms.id), "${{ !cancelled() }}"),
+            _run(milestone_step("summary", ms), "${{ !cancelled() }}"),
             {"name": "Upload plots and metrics", "if": "${{ !cancelled() }}", "uses": UPLOAD_ARTIFACT,
              "with": {"name": f"milestone-{ms.id}", "path": out}},
         ],

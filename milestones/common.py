@@ -68,6 +68,7 @@ class Context:
     seed: int
     forced: bool
     data_dir: Path | None = None
+    options: dict[str, Any] = field(default_factory=dict)   # the program's own command-line options
 
 
 @dataclass
@@ -340,7 +341,29 @@ def accuracy_check(accuracy: float, target: float, quick_target: float | None = 
 # ---------------------------------------------------------------------------------------------
 
 
-def _parse(milestone, argv):
+def milestone_program(folder: str):
+    """Another milestone's program as a module (`milestone_program("04_tinygpt").load_checkpoint`).
+
+    Its file name starts with a digit, so it cannot be imported by name; its `main` runs only
+    under `__main__`, so loading it defines its functions and settings and runs nothing else.
+    """
+    import importlib.util
+
+    path = REPO / "milestones" / folder
+    scripts = sorted(p for p in path.glob("*.py") if p.name != "__init__.py")
+    if len(scripts) != 1:
+        raise FileNotFoundError(f"milestones/{folder}: expected one program, found {[p.name for p in scripts]}")
+    name = f"milestone_{folder}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, scripts[0])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _parse(milestone, argv, add_arguments=None):
     parser = argparse.ArgumentParser(prog=f"milestone {milestone.id}", description=f"Milestone {milestone.id}: {milestone.title}")
     parser.add_argument("--out", type=Path, default=REPO / "milestones" / milestone.folder / "out",
                         help="folder for metrics.json, report.md and plots (default: %(default)s)")
@@ -350,6 +373,8 @@ def _parse(milestone, argv):
                         help="run even when required modules have not passed (also FORCE=1)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="read data sets from this folder instead of downloading (also TINYTORCH_DATA)")
+    if add_arguments is not None:
+        add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -371,14 +396,22 @@ def require_unlocked(milestone_id: str, force: bool) -> bool:
     return True
 
 
-def main(milestone_id: str, run, argv=None) -> None:
+COMMON_OPTIONS = ("out", "quick", "seed", "force", "data_dir")
+
+
+def main(milestone_id: str, run, argv=None, add_arguments=None) -> None:
+    """Parse, check the gate, run, write metrics.json and report.md, exit 0 when the criteria hold.
+
+    `add_arguments(parser)` adds the program's own options; their values are `ctx.options`.
+    """
     course = load_course()
     milestone = course.milestone(milestone_id)
-    args = _parse(milestone, argv)
+    args = _parse(milestone, argv, add_arguments)
     forced = require_unlocked(milestone_id, args.force) if not os.environ.get("TINYTORCH_MILESTONE_GATED") else False
     args.out.mkdir(parents=True, exist_ok=True)
     data_dir = args.data_dir or (Path(os.environ["TINYTORCH_DATA"]) if os.environ.get("TINYTORCH_DATA") else None)
-    ctx = Context(out=args.out, quick=args.quick, seed=args.seed, forced=forced, data_dir=data_dir)
+    options = {k: v for k, v in vars(args).items() if k not in COMMON_OPTIONS}
+    ctx = Context(out=args.out, quick=args.quick, seed=args.seed, forced=forced, data_dir=data_dir, options=options)
     started = time.perf_counter()
     outcome: Outcome = run(ctx)
     seconds = time.perf_counter() - started

@@ -69,15 +69,35 @@ def test_workflow_shape():
     assert set(jobs) == {workflow.GRADING_JOB} | {f"milestone-{ms.id}" for ms in COURSE.milestones}
     for ms in COURSE.milestones:
         job = jobs[f"milestone-{ms.id}"]
-        assert job["needs"] == workflow.GRADING_JOB
-        assert job["if"] == f"needs.{workflow.GRADING_JOB}.outputs.milestone{ms.id} == 'true'"
+        unlocked = f"needs.{workflow.GRADING_JOB}.outputs.milestone{ms.id} == 'true'"
+        if ms.uses:                                   # after the milestones it reads, whatever their result
+            assert job["needs"] == [workflow.GRADING_JOB, *(f"milestone-{u}" for u in ms.uses.values())]
+            assert job["if"] == f"${{{{ !cancelled() && {unlocked} }}}}"
+        else:
+            assert job["needs"] == workflow.GRADING_JOB and job["if"] == unlocked
         assert f"milestone{ms.id}" in grading["outputs"]
     used = {step["uses"] for job in jobs.values() for step in job["steps"] if "uses" in step}
     assert used == {workflow.CHECKOUT, workflow.SETUP_PYTHON, workflow.UPLOAD_ARTIFACT, workflow.CACHE,
-                    workflow.CACHE_RESTORE, workflow.CACHE_SAVE}
+                    workflow.CACHE_RESTORE, workflow.CACHE_SAVE, workflow.DOWNLOAD_ARTIFACT}
     fetch = next(step for step in grading["steps"] if step.get("id") == "hidden")
     assert fetch["continue-on-error"] is True and fetch["with"]["persist-credentials"] is False
     assert fetch["with"]["path"] == workflow.GRADER_DIR and workflow.HIDDEN_REF_VAR in fetch["with"]["ref"]
+
+
+def test_milestone_5_starts_from_the_outputs_of_milestones_3_and_4():
+    """course.toml's `uses`: their artifacts are downloaded and passed as options; their files key the cache."""
+    capstone = COURSE.milestone("5")
+    assert capstone.uses == {"cnn-dir": "3", "gpt-dir": "4"}
+    steps = workflow.classroom_workflow(COURSE)["jobs"]["milestone-5"]["steps"]
+    downloads = [s for s in steps if s.get("uses") == workflow.DOWNLOAD_ARTIFACT]
+    assert [d["with"] for d in downloads] == [{"name": "milestone-3", "path": "reports/milestone-3"},
+                                              {"name": "milestone-4", "path": "reports/milestone-4"}]
+    assert all(d["continue-on-error"] is True for d in downloads)     # none: the program trains its own
+    run = next(s for s in steps if s.get("id") == "milestone")["run"]
+    assert "--cnn-dir reports/milestone-3 --gpt-dir reports/milestone-4" in run
+    assert steps.index(downloads[-1]) < steps.index(next(s for s in steps if s.get("id") == "milestone"))
+    key = next(s for s in steps if s.get("uses") == workflow.CACHE_RESTORE)["with"]["key"]
+    assert "milestones/03_cnn/**" in key and "milestones/04_tinygpt/**" in key
 
 
 def test_a_milestone_runs_again_only_when_its_files_change():
@@ -126,7 +146,7 @@ def _invocations(script: str) -> list[list[str]]:
 
 def _workflow_scripts() -> list[str]:
     scripts = [step.run for step in workflow.STEPS.values()]
-    scripts += [workflow.milestone_step(key, ms.id).run for ms in COURSE.milestones for key in workflow.MILESTONE_STEPS]
+    scripts += [workflow.milestone_step(key, ms).run for ms in COURSE.milestones for key in workflow.MILESTONE_STEPS]
     return scripts
 
 
@@ -142,7 +162,12 @@ def test_every_workflow_command_is_a_make_target_or_a_grader_command():
                 assert target in targets, f"the workflow runs `make {target}`, which the Makefile lacks"
             elif program == "python":
                 assert args[:2] == ["-m", "grading"], f"the workflow runs python {' '.join(args)}"
-                build_parser().parse_args(args[2:])         # exits (fails the test) on an unknown option
+                parsed, extra = build_parser().parse_known_args(args[2:])
+                if parsed.command == "milestone":          # a program's own options: those course.toml names
+                    own = {f"--{option}" for option in COURSE.milestone(parsed.number).uses}
+                    assert set(extra[::2]) <= own, f"milestone {parsed.number} gets options {extra}"
+                else:
+                    assert not extra, f"the workflow passes unknown options {extra}"
             else:
                 assert program in shell, f"the workflow runs {program!r}, neither make nor the grader"
             seen.add(program)

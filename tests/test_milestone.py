@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import os
@@ -197,3 +198,94 @@ def test_milestone_4_trains_the_gpt_with_the_reference_on_a_small_text(tmp_path)
     assert len(metrics["samples"]) == 3 and all(len(s) >= 100 for s in metrics["samples"].values())
     assert (out / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "# Milestone 4: TinyGPT on Tiny Shakespeare" in (out / "report.md").read_text()
+
+
+def test_milestone_5_is_locked_until_modules_01_to_19_pass(tmp_path):
+    build_submission(tmp_path, keep={f"{i:02d}" for i in range(1, 20)} - {"18"})
+    proc = _milestone("--quick", "--out", str(tmp_path / "out"), number="5", TINYTORCH_ROOT=str(tmp_path))
+    assert proc.returncode != 0
+    assert "locked" in proc.stderr and "18: not_started" in proc.stderr
+    assert "17:" not in proc.stderr.split("locked", 1)[1]
+    assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_milestone_5_profiles_prunes_quantizes_and_benchmarks_both_models_with_the_reference(tmp_path):
+    out, data = tmp_path / "out", tmp_path / "data"
+    _tiny_cifar(data)
+    _tiny_shakespeare(data)
+    nowhere = str(tmp_path / "no-checkpoints")                  # a quick run never reads them anyway
+    proc = _milestone("--quick", "--out", str(out), "--data-dir", str(data), "--cnn-dir", nowhere, "--gpt-dir", nowhere,
+                      number="5", TINYTORCH_SOURCE="solutions")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["passed"] is True and metrics["quick"] is True
+    assert metrics["criteria_values"] == COURSE.milestone("5").criteria
+    for name, baseline in (("cnn", "float32"), ("gpt", "float32, no cache")):
+        part = metrics[name]
+        assert "trained here (quick run)" in part["source"]
+        rows = {r["model"]: r for r in part["rows"]}
+        assert set(rows) >= {baseline, "pruned 50%" if name == "cnn" else "pruned 50% + KV cache"}
+        for row in rows.values():
+            assert 0 <= row["accuracy"] <= 1 and row["latency_p10_ms"] <= row["latency_ms"] <= row["latency_p90_ms"]
+        result = part["result"]
+        assert result["baseline"] == baseline and result["chosen"] in rows
+        assert result["speedup"] == pytest.approx(rows[baseline][_latency(name)] / rows[result["chosen"]][_latency(name)])
+        assert result["relative_accuracy_change"] == pytest.approx(
+            (rows[result["chosen"]]["accuracy"] - rows[baseline]["accuracy"]) / rows[baseline]["accuracy"])
+        assert part["frontier"] and set(part["frontier"]) <= set(rows)
+        assert part["profile"]["parameters"] == rows[baseline]["parameters"] > 0
+    cnn = {r["model"]: r for r in metrics["cnn"]["rows"]}
+    assert cnn["pruned 70%"]["parameters"] < cnn["pruned 50%"]["parameters"] < cnn["float32"]["parameters"]
+    assert cnn["int8"]["size_bytes"] < cnn["float32"]["size_bytes"]                   # the Linear head in 1 byte
+    assert cnn["int8"]["accuracy"] == pytest.approx(cnn["float32"]["accuracy"], abs=0.05)
+    gpt = {r["model"]: r for r in metrics["gpt"]["rows"]}
+    assert gpt["float32 + KV cache"]["accuracy"] == gpt["float32, no cache"]["accuracy"]   # the cache changes no number
+    assert gpt["int8 + KV cache"]["size_bytes"] < 0.5 * gpt["float32, no cache"]["size_bytes"]
+    assert gpt["pruned 50% + KV cache"]["parameters"] < gpt["float32, no cache"]["parameters"]
+    assert metrics["gpt"]["cache_same_tokens"] is True
+    with open(out / "results.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == len(cnn) + len(gpt) and {row["network"] for row in table} == {"cnn", "gpt"}
+    for png in ("cnn_pareto_latency.png", "cnn_pareto_size.png", "gpt_pareto_latency.png", "gpt_pareto_size.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (out / "report.md").read_text()
+    assert report.startswith("# Milestone 5: Systems capstone") and "Pareto frontier" in report
+
+
+def _latency(name: str) -> str:
+    return "latency_ms" if name == "cnn" else "ms_per_token"
+
+
+CHECKPOINT_ROUND_TRIP = """
+import json, sys
+import numpy as np
+from milestones.common import milestone_program
+program = milestone_program("04_tinygpt")
+folder = sys.argv[1]
+tokenizer = program.CharTokenizer().build_vocab("to be or not to be")
+model = program.GPT(tokenizer.vocab_size, 16, 1, 2, 8, rng=np.random.default_rng(0))
+program.save_checkpoint(f"{folder}/gpt.npz", model, tokenizer)
+loaded, chars = program.load_checkpoint(f"{folder}/gpt.npz")
+ids = np.array([[1, 2, 3, 4]])
+assert chars.id_to_char == tokenizer.id_to_char
+assert np.array_equal(loaded(ids).data, model(ids).data)
+wrong = {"vocab_size": tokenizer.vocab_size, "embed_dim": 8, "num_layers": 1, "num_heads": 2, "max_seq_len": 8}
+np.savez(f"{folder}/bad.npz", config=json.dumps(wrong), chars=json.dumps(tokenizer.id_to_char),
+         **{f"p{i}": p.data for i, p in enumerate(model.parameters())})
+try:
+    program.load_checkpoint(f"{folder}/bad.npz")
+except ValueError as exc:
+    assert "do not fit" in str(exc), exc
+else:
+    raise AssertionError("a checkpoint of another shape was loaded")
+print("round trip ok")
+"""
+
+
+def test_milestone_4s_checkpoint_loads_back_into_the_same_model(tmp_path):
+    """Milestone 5's full run starts from this file: the same outputs after loading, another shape refused."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TINYTORCH_", "FORCE"))}
+    proc = subprocess.run([sys.executable, "-c", CHECKPOINT_ROUND_TRIP, str(tmp_path)], capture_output=True, text=True,
+                          timeout=120, cwd=COURSE.root, env={**clean, "TINYTORCH_SOURCE": "solutions",
+                                                             "PYTHONPATH": f"{COURSE.root}:{COURSE.root / 'tinytorch_stub'}"})
+    assert proc.returncode == 0 and "round trip ok" in proc.stdout, proc.stdout + proc.stderr

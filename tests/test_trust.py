@@ -280,6 +280,9 @@ def test_per_module_limits_and_guard_allowances(tmp_path):
     (tmp_path / "course.toml").write_text(text.replace('score = "integrated"', 'score = "best"'))
     with pytest.raises(ManifestError, match="score must be one of"):
         load_course(tmp_path)
+    (tmp_path / "course.toml").write_text(text.replace('gpt-dir = "4"', 'gpt-dir = "6"'))
+    with pytest.raises(ManifestError, match="'6', which is not an earlier milestone"):
+        load_course(tmp_path)
 
 
 GUARD_PROBE = """

@@ -37,7 +37,7 @@ import math
 
 import numpy as np
 
-from tinytorch.core.tensor import Function, Tensor, graph_op
+from tinytorch.core.tensor import Function, Tensor, _wrap, graph_op
 
 # GELU, tanh approximation (Hendrycks and Gimpel, 2016; the form GPT-2 uses):
 #   GELU(x) ~= 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
@@ -55,8 +55,13 @@ def _check_tensor(x, who: str) -> None:
 
 
 def _like(values: np.ndarray, x: Tensor) -> Tensor:
-    """Wrap a NumPy result in a Tensor with the same dtype as the input `x` (given)."""
-    return Tensor(np.asarray(values).astype(x.dtype, copy=False))
+    """Wrap a NumPy result in a Tensor with the same dtype as the input `x` (given).
+
+    `values` is a fresh result (np.maximum, np.exp, ...): it becomes the Tensor's array without
+    the constructor's copy, unless it is x's own array, which must never be shared.
+    """
+    array = np.asarray(values).astype(x.dtype, copy=False)
+    return Tensor(array) if array is x.data else _wrap(array)
 
 
 class Sigmoid:

@@ -220,6 +220,34 @@ class Module:
         raise NotImplementedError("Module 03 (layers): write Module.eval (see its docstring)")
 
 
+def named_modules(model) -> list:
+    """Every Module of the tree under `model` as (path, module), parents first, each once (given).
+
+    Paths join attribute names and list positions with dots, as PyTorch's Module.named_modules
+    names them: "" is `model` itself, "head" its attribute, "layers.0" the first layer of a
+    Sequential, "blocks.0.mlp.layers.2" a layer deep inside a GPT. A Module reached twice (shared)
+    is listed once, at its first path. It looks where parameters() looks: attributes in order,
+    and the items of lists and tuples. Anything that is not a Module gives [].
+    Modules 17 and 18 use it to find the layers to quantize and to prune.
+    """
+    found, seen = [], set()
+
+    def visit(value, path: str) -> None:
+        if isinstance(value, Module):
+            if id(value) in seen:
+                return
+            seen.add(id(value))
+            found.append((path, value))
+            for name, child in vars(value).items():
+                visit(child, f"{path}.{name}" if path else name)
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                visit(item, f"{path}.{i}" if path else str(i))
+
+    visit(model, "")
+    return found
+
+
 # ---------------------------------------------------------------------------------------------
 # Linear
 # ---------------------------------------------------------------------------------------------

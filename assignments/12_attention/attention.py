@@ -64,7 +64,7 @@ import numpy as np
 
 from tinytorch.core.activations import Softmax
 from tinytorch.core.layers import Linear, Module
-from tinytorch.core.tensor import FLOPS_PER_MULTIPLY_ADD, Function, Tensor, graph_op
+from tinytorch.core.tensor import FLOPS_PER_MULTIPLY_ADD, Function, Tensor, _wrap, graph_op
 
 MASKED_SCORE = -np.inf          # the score of a masked position: exp(-inf) = 0 exactly
 ATTENTION_MATMULS = 2           # scores = Q @ K^T and out = weights @ V
@@ -214,9 +214,11 @@ def scaled_dot_product_attention(Q: Tensor, K: Tensor, V: Tensor, mask=None) -> 
            Q and K share the last dimension d; K and V share the sequence length Tk (dim -2);
            Tk >= 1; the leading dimensions of Q, K and V broadcast together.
         2. scores = Q times K transposed over its last two dimensions, divided by sqrt(d).
+           Divide Q, before the product, rather than the scores: the same numbers for
+           (Tq, d) divisions instead of (Tq, Tk), and the same saving in the backward.
            Why sqrt(d): for random q and k with unit-variance entries, q . k is a sum of d
-           terms with variance d; dividing by sqrt(d) brings it back to 1, so the softmax does
-           not saturate into a one-hot (whose gradient is ~0) as d grows.
+           terms with variance d; dividing by sqrt(d) brings it back to 1, so the softmax
+           does not saturate into a one-hot (whose gradient is ~0) as d grows.
         3. With a mask: _bool_mask it; it must broadcast to the scores' shape (ValueError
            naming the mask's and the scores' shapes); a query row with no allowed key is a
            ValueError (say which row). Then fill the NOT-allowed scores with MASKED_SCORE

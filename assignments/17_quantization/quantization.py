@@ -75,7 +75,7 @@ import time
 import numpy as np
 
 from tinytorch.core.autograd import no_grad
-from tinytorch.core.layers import Linear, Module
+from tinytorch.core.layers import Linear, Module, named_modules
 from tinytorch.core.tensor import Tensor, _wrap
 from tinytorch.models.transformer import MLP_RATIO, gpt_param_count
 
@@ -108,32 +108,6 @@ def _values(x, who: str) -> np.ndarray:
     if values.dtype.kind not in "fiu":
         raise TypeError(f"{who} expects real numbers (a Tensor or an array); got dtype {values.dtype}")
     return values
-
-
-def _named_modules(model) -> list:
-    """Every Module of the tree under `model` as (path, module), parents first, each once (given).
-
-    Paths join attribute names and list positions with dots, as PyTorch names them: "" is the
-    model itself, "head" its attribute, "blocks.0.attn.q_proj" the query projection of the first
-    block of a GPT, "blocks.0.mlp.layers.2" the second Linear of its MLP (a Sequential). It looks
-    where Module.parameters() looks: attributes in order, and the items of lists and tuples.
-    """
-    found, seen = [], set()
-
-    def visit(value, path: str) -> None:
-        if isinstance(value, Module):
-            if id(value) in seen:
-                return
-            seen.add(id(value))
-            found.append((path, value))
-            for name, child in vars(value).items():
-                visit(child, f"{path}.{name}" if path else name)
-        elif isinstance(value, (list, tuple)):
-            for i, item in enumerate(value):
-                visit(item, f"{path}.{i}" if path else str(i))
-
-    visit(model, "")
-    return found
 
 
 def _best_time(fn, repeats: int) -> float:
@@ -466,7 +440,7 @@ def model_size_bytes(model) -> int:
     TODO: Return the total as a Python int.
 
     APPROACH:
-        1. The given `_named_modules(model)` lists every Module of the tree once (the model
+        1. Module 03's given `named_modules(model)` lists every Module of the tree once (the model
            itself too, when it is a Module).
         2. For each, look at every attribute value, and into lists and tuples; a Tensor
            contributes its array, an ndarray or a NumPy scalar itself.
@@ -482,7 +456,7 @@ def model_size_bytes(model) -> int:
     HINTS:
         - np.float64 is a subclass of Python's float: test for NumPy scalars (np.generic)
           before deciding a value is a plain number.
-        - Sub-Modules are listed by `_named_modules` on their own: do not count them twice.
+        - Sub-Modules are listed by `named_modules` on their own: do not count them twice.
     """
     raise NotImplementedError("Module 17 (quantization): write model_size_bytes (see its docstring)")
 
@@ -551,7 +525,7 @@ def calibrate(model, batches) -> dict:
     TODO: Calibrate every QuantizedLinear under `model` and return the ranges.
 
     APPROACH:
-        1. The QuantizedLinear layers among `_named_modules(model)`: none is a ValueError
+        1. The QuantizedLinear layers among `named_modules(model)`: none is a ValueError
            saying to call quantize_model first.
         2. Start over on each: forget the input range and the input scale and zero point
            (back to weight_only, so that the batches run through the weight-only path), and

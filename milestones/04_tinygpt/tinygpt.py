@@ -33,11 +33,13 @@ How to run
 Outputs (in --out, default milestones/04_tinygpt/out/)
     loss_curve.png          training loss and validation loss against steps
     samples.txt             the three samples
+    gpt_best.npz            the trained model and its characters (milestone 5 starts from it)
     metrics.json, report.md
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -76,8 +78,8 @@ WEIGHT_DECAY = 0.01         # AdamW's default (decoupled)
 BETAS = (0.9, 0.99)
 CLIP_NORM = 1.0             # gradient clipping (module 07)
 EVAL_EVERY = 250            # steps between validation measurements (fit's "epoch")
-MAX_STEPS = 6000            # at most; the time budget below usually ends training first
-TIME_BUDGET_S = 16 * 60     # stop starting new rounds after this many seconds of training
+MAX_STEPS = 1250            # the schedule's length: about 16 minutes at 0.75 s a step on one core
+TIME_BUDGET_S = 17 * 60     # on a slower machine: stop starting new rounds after this many seconds
 PATIENCE = 4                # stop after this many rounds without a better validation loss
 EVAL_BATCHES = 16           # validation batches per measurement (the same ones each time)
 FINAL_EVAL_BATCHES = 64     # for the final, reported validation loss
@@ -182,6 +184,39 @@ def train(model, data: dict, settings: dict, rng: np.random.Generator) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# The checkpoint milestone 5 reads
+# ---------------------------------------------------------------------------------------------
+
+CHECKPOINT = "gpt_best.npz"
+
+
+def save_checkpoint(path: Path, model, tokenizer) -> None:
+    """The model's parameters (in parameters() order), its shape and the tokenizer's characters."""
+    config = {"vocab_size": tokenizer.vocab_size, "embed_dim": model.embed_dim, "num_layers": model.num_layers,
+              "num_heads": model.num_heads, "max_seq_len": model.max_seq_len}
+    arrays = {f"p{i}": p.data for i, p in enumerate(model.parameters())}
+    np.savez(path, config=json.dumps(config), chars=json.dumps(tokenizer.id_to_char), **arrays)
+
+
+def load_checkpoint(path: Path):
+    """(model, tokenizer) from `save_checkpoint`'s file; a ValueError naming the file if it does not fit."""
+    with np.load(path) as f:
+        config, chars = json.loads(str(f["config"])), json.loads(str(f["chars"]))
+        arrays = [f[f"p{i}"] for i in range(sum(k.startswith("p") for k in f.files))]
+    model = enable_kv_cache(GPT(**config))
+    params = model.parameters()
+    if len(params) != len(arrays) or any(p.shape != a.shape for p, a in zip(params, arrays)):
+        raise ValueError(f"{path}: the saved parameters do not fit GPT({config})")
+    for p, a in zip(params, arrays):
+        p.data = a.astype(p.data.dtype, copy=True)
+    tokenizer = CharTokenizer()
+    tokenizer.set_vocab(chars[1:])                                         # id 0 is the unknown token
+    if tokenizer.id_to_char != chars:
+        raise ValueError(f"{path}: the saved characters do not rebuild the same tokenizer")
+    return model, tokenizer
+
+
+# ---------------------------------------------------------------------------------------------
 # Writing: samples and generation speed
 # ---------------------------------------------------------------------------------------------
 
@@ -256,6 +291,7 @@ def run(ctx: Context) -> Outcome:
     final_batches = [windows(data["val"], settings["batch_size"], model.max_seq_len, rng)
                      for _ in range(QUICK["final_eval_batches"] if ctx.quick else FINAL_EVAL_BATCHES)]
     val_loss = mean_loss(model, result["loss_fn"], final_batches)
+    save_checkpoint(ctx.out / CHECKPOINT, model, tokenizer)
     chars = QUICK["sample_chars"] if ctx.quick else SAMPLE_CHARS
     samples = {prompt: sample(model, tokenizer, prompt, chars, int(sample_seed.generate_state(1)[0]) + i)
                for i, prompt in enumerate(PROMPTS)}

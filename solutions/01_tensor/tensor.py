@@ -616,7 +616,7 @@ class Tensor:
             raise ValueError(
                 f"{where.format(a, b)}: batch dimensions {a[:-2]} and {b[:-2]} do not broadcast"
             ) from None
-        return Tensor(np.matmul(self.data, other.data))
+        return _wrap(np.matmul(self.data, other.data))      # a fresh array: no second copy
         # END SOLUTION
 
     def __matmul__(self, other):

@@ -37,7 +37,7 @@ import math
 
 import numpy as np
 
-from tinytorch.core.tensor import Function, Tensor, graph_op
+from tinytorch.core.tensor import Function, Tensor, _wrap, graph_op
 
 # GELU, tanh approximation (Hendrycks and Gimpel, 2016; the form GPT-2 uses):
 #   GELU(x) ~= 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
@@ -55,8 +55,13 @@ def _check_tensor(x, who: str) -> None:
 
 
 def _like(values: np.ndarray, x: Tensor) -> Tensor:
-    """Wrap a NumPy result in a Tensor with the same dtype as the input `x` (given)."""
-    return Tensor(np.asarray(values).astype(x.dtype, copy=False))
+    """Wrap a NumPy result in a Tensor with the same dtype as the input `x` (given).
+
+    `values` is a fresh result (np.maximum, np.exp, ...): it becomes the Tensor's array without
+    the constructor's copy, unless it is x's own array, which must never be shared.
+    """
+    array = np.asarray(values).astype(x.dtype, copy=False)
+    return Tensor(array) if array is x.data else _wrap(array)
 
 
 class Sigmoid:
@@ -352,9 +357,10 @@ class Softmax:
         _check_tensor(x, "Softmax")
         if not -x.ndim <= self.dim < x.ndim:
             raise IndexError(f"Softmax(dim={self.dim}) is out of range for a tensor with ndim={x.ndim}")
-        shifted = x.data - np.max(x.data, axis=self.dim, keepdims=True)   # max along dim is 0
-        e = np.exp(shifted)                                                # in (0, 1]
-        return _like(e / np.sum(e, axis=self.dim, keepdims=True), x)
+        e = x.data - np.max(x.data, axis=self.dim, keepdims=True)         # max along dim is 0
+        np.exp(e, out=e)                                                   # in (0, 1], in place
+        e /= np.sum(e, axis=self.dim, keepdims=True)
+        return _like(e, x)
         # END SOLUTION
 
     def __call__(self, x: Tensor) -> Tensor:
@@ -386,7 +392,9 @@ class SoftmaxBackward(Function):
         # BEGIN SOLUTION 05
         s = self.output
         dim = self.params["module"].dim
-        return (s * (grad - np.sum(grad * s, axis=dim, keepdims=True)),)
+        gs = grad * s                                                      # one temporary
+        gs -= s * np.sum(gs, axis=dim, keepdims=True)                      # s*g - s*sum(g*s)
+        return (gs,)
         # END SOLUTION
 
 

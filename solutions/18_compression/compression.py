@@ -60,7 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinytorch.core.activations import GELU, ReLU, Sigmoid, Tanh
-from tinytorch.core.layers import Dropout, Linear, Module, Sequential
+from tinytorch.core.layers import Dropout, Linear, Module, Sequential, named_modules
 from tinytorch.core.losses import CrossEntropyLoss, log_softmax
 from tinytorch.core.spatial import AvgPool2d, BatchNorm2d, Conv2d, Flatten, MaxPool2d
 from tinytorch.core.tensor import FLOPS_PER_MULTIPLY_ADD, Tensor, _as_tensor
@@ -80,36 +80,9 @@ PER_CHANNEL = (MaxPool2d, AvgPool2d)                   # act on each channel of 
 # ---------------------------------------------------------------------- given helpers
 
 
-def _named_modules(model) -> list:
-    """Every Module of the tree under `model` as (path, module), parents first, each once (given).
-
-    Paths join attribute names and list positions with dots, as PyTorch names them:
-    "" is `model` itself, "layers.0" the first layer of a Sequential, "mlp.layers.2" a layer
-    of the Sequential stored in the attribute `mlp`. A Module reached twice (shared) is listed
-    once, at its first path. The search looks where Module.parameters() does: attributes in
-    order, and the items of lists and tuples.
-    """
-    found, seen = [], set()
-
-    def visit(value, path: str) -> None:
-        if isinstance(value, Module):
-            if id(value) in seen:
-                return
-            seen.add(id(value))
-            found.append((path, value))
-            for name, child in vars(value).items():
-                visit(child, f"{path}.{name}" if path else name)
-        elif isinstance(value, (list, tuple)):
-            for i, item in enumerate(value):
-                visit(item, f"{path}.{i}" if path else str(i))
-
-    visit(model, "")
-    return found
-
-
 def _weight_layers(model) -> list:
     """The (path, layer) pairs of every Linear and Conv2d under `model`, in tree order (given)."""
-    return [(path, m) for path, m in _named_modules(model) if isinstance(m, WEIGHT_LAYERS)]
+    return [(path, m) for path, m in named_modules(model) if isinstance(m, WEIGHT_LAYERS)]
 
 
 def _check_fraction(value, name: str, who: str) -> float:
@@ -708,7 +681,7 @@ def structured_prune(model, prune_ratio: float = DEFAULT_PRUNE_RATIO) -> dict:
 
     APPROACH:
         1. Check prune_ratio with _check_fraction (naming structured_prune).
-        2. The Sequentials are the Modules of _named_modules that are Sequential instances;
+        2. The Sequentials are the Modules of named_modules that are Sequential instances;
            collect (path of the Sequential, chain) for the chains of each.
         3. No chain anywhere: ValueError saying there is nothing to prune, naming the model's
            type (a single layer, or layers that never feed one another through units).
@@ -733,7 +706,7 @@ def structured_prune(model, prune_ratio: float = DEFAULT_PRUNE_RATIO) -> dict:
     """
     # BEGIN SOLUTION
     prune_ratio = _check_fraction(prune_ratio, "prune_ratio", "structured_prune")
-    found = [(path, chain) for path, module in _named_modules(model) if isinstance(module, Sequential)
+    found = [(path, chain) for path, module in named_modules(model) if isinstance(module, Sequential)
              for chain in find_chains(module)]
     if not found:
         raise ValueError(f"structured_prune: nothing to prune in {type(model).__name__}: no Sequential holds "

@@ -78,6 +78,7 @@ class Milestone:
     requires: tuple[str, ...]
     points: float = 0.0
     criteria: dict = field(default_factory=dict)
+    uses: dict = field(default_factory=dict)     # program option -> id of the milestone whose output it reads
 
     @property
     def folder(self) -> str:
@@ -170,10 +171,18 @@ def load_course(root: Path | str | None = None) -> Course:
                 raise ManifestError(f"{where}: requires unknown module {r!r}")
             closure |= {r, *by_id[r].requires}
         requires = tuple(sorted(closure))
+        uses = {str(k): str(v) for k, v in dict(entry.get("uses", {})).items()}
+        earlier = {m.id for m in milestones}
+        for option, used in uses.items():
+            if used not in earlier:
+                raise ManifestError(f"{where}: uses {option} = {used!r}, which is not an earlier milestone "
+                                    f"(earlier: {', '.join(sorted(earlier)) or 'none'})")
+            if not option.replace("-", "").isalnum() or option.startswith("-"):
+                raise ManifestError(f"{where}: uses {option!r} is not an option name such as cnn-dir")
         milestones.append(Milestone(
             id=mid, slug=_require(entry, "slug", where), title=_require(entry, "title", where),
             script=_require(entry, "script", where), requires=requires,
-            points=float(entry.get("points", 0)), criteria=dict(entry.get("criteria", {})),
+            points=float(entry.get("points", 0)), criteria=dict(entry.get("criteria", {})), uses=uses,
         ))
 
     grading = dict(raw.get("grading", {}))
