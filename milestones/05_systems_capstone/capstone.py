@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import json
 import sys
 import time
 from pathlib import Path
@@ -65,13 +66,15 @@ import numpy as np  # noqa: E402
 from tinytorch.benchmarking.benchmark import (  # noqa: E402
     Benchmark, accuracy, as_batches, latency_stats, pareto_frontier, plot_pareto_frontier, time_call)
 from tinytorch.core.autograd import no_grad  # noqa: E402
-from tinytorch.core.layers import named_modules  # noqa: E402
+from tinytorch.core.layers import Sequential, named_modules  # noqa: E402
 from tinytorch.core.losses import CrossEntropyLoss  # noqa: E402
 from tinytorch.core.optimizers import AdamW  # noqa: E402
 from tinytorch.core.tensor import Tensor  # noqa: E402
 from tinytorch.core.training import Trainer  # noqa: E402
 from tinytorch.manifest import load_course  # noqa: E402
-from tinytorch.optimization.compression import fine_tune, structured_prune  # noqa: E402
+from tinytorch.core.activations import ReLU  # noqa: E402
+from tinytorch.core.spatial import BatchNorm2d, Conv2d, MaxPool2d  # noqa: E402
+from tinytorch.optimization.compression import distillation_loss, fine_tune, structured_prune  # noqa: E402
 from tinytorch.optimization.quantization import calibrate, model_size_bytes, quantize_model  # noqa: E402
 from tinytorch.profiling.profiler import Profiler  # noqa: E402
 
@@ -90,18 +93,20 @@ PRUNE_RATIOS = (0.5, 0.7)      # fractions of each pruned layer's units (filters
 WARMUP, REPEATS = 3, 10        # Benchmark's untimed and timed calls per version
 
 CNN_LATENCY_BATCH = 100        # test images per forward pass timed (and per accuracy batch)
-CNN_FT_EPOCHS = 1              # fine-tuning after pruning, over the training split
-CNN_FT_LR = 2e-4               # AdamW, a tenth of milestone 3's starting rate
+CNN_FT_EPOCHS = 2              # fine-tuning after pruning, over the training split ...
+CNN_FT_LR = 1e-3               # ... AdamW from this rate, cosine to a hundredth of it, ...
+DISTILL_ALPHA = 0.5            # ... learning from the original model too (module 18's distillation_loss)
+DISTILL_TEMPERATURE = 4.0
 CNN_CALIBRATION_BATCHES = 4    # training batches that fix the int8 input ranges
 CNN_FALLBACK = dict(train_images=20_000, epochs=3)    # no milestone-3 checkpoint: a short training
 
-GPT_EVAL_BATCHES = 16          # validation windows (of the model's context) per half
+GPT_EVAL_BATCHES = 8           # batches of validation windows (of the model's context) per half
 GPT_PROMPT = "ROMEO:\nWhat say you, "                  # the generation latency's prompt
 GPT_NEW_TOKENS = 96            # characters generated per timed call (prompt + these fit the context)
-GPT_GEN_REPEATS = 3            # timed generation calls per version (after one warm-up)
+GPT_GEN_ROUNDS = 3             # generation timing: rounds over all versions in turn (drift hits all alike) ...
+GPT_GEN_CALLS = 3              # ... of this many timed calls per version (after one warm-up)
 GPT_FT_STEPS = 200             # fine-tuning steps after pruning (batches of training windows)
 GPT_FT_LR = 3e-4               # AdamW, milestone 4's final rate
-GPT_CALIBRATION_BATCHES = 4
 GPT_FALLBACK_STEPS = 400       # no milestone-4 checkpoint: its model trained this many steps (~5 min)
 
 QUICK = dict(cnn_ft_epochs=1, cnn_train_epochs=2, repeats=3, warmup=1, gpt_eval_batches=4, gpt_new_tokens=24,
@@ -128,6 +133,69 @@ class Progress:
                 print(f"    {self.label}: {step} steps, {time.perf_counter() - started:.0f} s", flush=True)
 
 
+class Distilled:
+    """`epochs` passes over `loader` as one pass for fine_tune, each step at its cosine learning rate,
+    each batch (x, (y, the teacher's logits for x)) for distillation_loss."""
+
+    def __init__(self, loader, epochs: int, optimizer, lr: float, teacher):
+        self.loader, self.epochs, self.optimizer, self.lr, self.teacher = loader, epochs, optimizer, lr, teacher
+        self.steps = epochs * len(loader)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        step = 0
+        for _ in range(self.epochs):
+            for x, y in self.loader:
+                progress = step / max(1, self.steps - 1)
+                self.optimizer.lr = self.lr * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * progress)))
+                with no_grad():
+                    teacher = self.teacher(x).data
+                yield x, (y, teacher)
+                step += 1
+
+
+def distilled_loss(logits, target):
+    """Module 18's distillation_loss, with the labels and the teacher's logits that Distilled yields."""
+    labels, teacher = target
+    return distillation_loss(logits, teacher, labels, temperature=DISTILL_TEMPERATURE, alpha=DISTILL_ALPHA)
+
+
+def fold_batchnorm(model):
+    """An inference copy of a CNN with every Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d block fused.
+
+    In eval mode a BatchNorm2d is a per-channel affine map, y = s * (conv(x) - mean) + beta with
+    s = gamma / sqrt(var + eps): folded into the convolution (weights times s, a bias of
+    beta - s * mean) it costs nothing. ReLU and max-pooling commute (max of ReLUs = ReLU of the
+    max), so the ReLU moves after the pool and runs on a quarter of the numbers. The outputs are
+    the same up to float rounding; each block's three passes over its feature maps become one.
+    """
+    fused = copy.deepcopy(model)
+    for _, seq in named_modules(fused):
+        if not isinstance(seq, Sequential):
+            continue
+        layers, out, i = seq.layers, [], 0
+        while i < len(layers):
+            block = layers[i:i + 4]
+            if (len(block) == 4 and isinstance(block[0], Conv2d) and isinstance(block[1], BatchNorm2d)
+                    and isinstance(block[2], ReLU) and isinstance(block[3], MaxPool2d)):
+                conv, bn = block[0], block[1]
+                scale = bn.gamma.data / np.sqrt(bn.running_var.data + bn.eps)                  # (C,)
+                folded = Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
+                                padding=conv.padding, bias=True)
+                folded.weight.data = (conv.weight.data * scale[:, None, None, None]).astype(conv.weight.dtype)
+                shift = conv.bias.data if conv.bias is not None else 0.0
+                folded.bias.data = (bn.beta.data + scale * (shift - bn.running_mean.data)).astype(conv.weight.dtype)
+                out += [folded, block[3], block[2]]
+                i += 4
+            else:
+                out.append(layers[i])
+                i += 1
+        seq.layers = out
+    return fused.eval()
+
+
 def stored_bytes(model) -> int:
     """module 17's model_size_bytes of what the model stores for good: its weights and buffers.
 
@@ -139,6 +207,21 @@ def stored_bytes(model) -> int:
         if getattr(module, "last_weights", None) is not None:
             module.last_weights = None
     return model_size_bytes(model)
+
+
+def benchmark(versions: dict, datasets: dict, metrics: list, warmup: int, repeats: int, describe) -> list[dict]:
+    """Module 19's Benchmark, one version at a time so that each prints its line as it finishes.
+
+    Every version gets the same arrays, the same warm-up and the same number of timed calls: one
+    Benchmark per version measures exactly what one Benchmark of all of them would.
+    `describe(row)` adds this program's own columns to a row and returns its line.
+    """
+    rows = []
+    for name, version in versions.items():
+        row = Benchmark({name: version}, datasets, metrics).run(warmup=warmup, repeats=repeats)[0]
+        print(f"  {describe(row)}", flush=True)
+        rows.append(row)
+    return rows
 
 
 def choose(rows: list[dict], baseline: str, latency: str, max_loss: float) -> dict:
@@ -209,8 +292,13 @@ def cnn_source(ctx: Context, data: dict, seeds) -> tuple:
 
 
 def cnn_versions(ctx: Context, model, data: dict, rng: np.random.Generator) -> tuple[dict, dict]:
-    """{name: model} of every version, and what pruning and quantizing reported."""
-    versions, notes = {"float32": model}, {}
+    """{name: model} of every version, and what pruning and quantizing reported.
+
+    Every version but the original is deployed with its BatchNorms folded into the convolutions
+    (`fold_batchnorm`, exact); pruned versions are fine-tuned, with distillation from the
+    original, before they are folded.
+    """
+    versions, notes = {"float32": model, "fused": fold_batchnorm(model)}, {}
     calibration = [x for x, _ in cnn_program.eval_loader(data, "train")][:CNN_CALIBRATION_BATCHES]
 
     def quantized(source, name):
@@ -218,33 +306,48 @@ def cnn_versions(ctx: Context, model, data: dict, rng: np.random.Generator) -> t
         report = quantize_model(q)
         calibrate(q, calibration)
         notes[name] = {"layers": report["layers"], "bytes_before": stored_bytes(source), "bytes_after": stored_bytes(q)}
-        q.eval()
-        return q
+        return q.eval()
 
-    versions["int8"] = quantized(model, "int8")
+    versions["fused + int8"] = quantized(versions["fused"], "fused + int8")
     epochs = QUICK["cnn_ft_epochs"] if ctx.quick else CNN_FT_EPOCHS
     for ratio in PRUNE_RATIOS:
         name = f"pruned {ratio:.0%}"
         pruned = copy.deepcopy(model)
         report = structured_prune(pruned, ratio)
-        loader = cnn_program.train_loader(data, cnn_program.BATCH_SIZE, rng, augment=True)
+        optimizer = AdamW(pruned.parameters(), lr=CNN_FT_LR, weight_decay=cnn_program.WEIGHT_DECAY)
+        batches = Distilled(cnn_program.train_loader(data, cnn_program.BATCH_SIZE, rng, augment=True), epochs,
+                            optimizer, CNN_FT_LR, model)
         print(f"  {name}: {report['params_before']:,} -> {report['params_after']:,} parameters; fine-tuning "
-              f"{epochs} epoch(s) of {len(loader)} steps", flush=True)
+              f"{epochs} epoch(s), {len(batches)} steps, distilling from the original", flush=True)
         started = time.perf_counter()
-        losses = fine_tune(pruned, AdamW(pruned.parameters(), lr=CNN_FT_LR, weight_decay=cnn_program.WEIGHT_DECAY),
-                           CrossEntropyLoss(), Progress(loader, name), epochs=epochs)
-        pruned.eval()
+        losses = fine_tune(pruned, optimizer, distilled_loss, Progress(batches, name), epochs=1)
         notes[name] = {"params_before": report["params_before"], "params_after": report["params_after"],
                        "units": [[c["units_before"], c["units_after"]] for c in report["chains"]],
                        "fine_tune_steps": len(losses), "fine_tune_seconds": round(time.perf_counter() - started, 1),
                        "fine_tune_last_loss": float(np.mean(losses[-20:]))}
-        versions[name] = pruned
-        versions[f"{name} + int8"] = quantized(pruned, f"{name} + int8")
+        versions[f"{name} + fused"] = fold_batchnorm(pruned.eval())
+        versions[f"{name} + fused + int8"] = quantized(versions[f"{name} + fused"], f"{name} + fused + int8")
     return versions, notes
 
 
+def cnn_data_seed(ctx: Context, own_seed) -> tuple:
+    """(seed of the data split, milestone 3's metrics or None).
+
+    With milestone 3's checkpoint, its own split: the seed it ran with (its metrics.json), spawned
+    as its program does, so that the images it trained on stay out of this program's validation
+    split and its test accuracy can be checked here. Otherwise this program's own seed.
+    """
+    folder = Path(ctx.options["cnn_dir"])
+    metrics = folder / "metrics.json"
+    if ctx.quick or not (folder / "cnn_best.npz").is_file() or not metrics.is_file():
+        return own_seed, None
+    earlier = json.loads(metrics.read_text(encoding="utf-8"))
+    return np.random.SeedSequence(earlier.get("seed", 0)).spawn(6)[0], earlier
+
+
 def run_cnn(ctx: Context, seeds) -> dict:
-    data_seed, model_seed, order_seed, tune_seed = seeds
+    own_data_seed, model_seed, order_seed, tune_seed = seeds
+    data_seed, earlier = cnn_data_seed(ctx, own_data_seed)
     data = cnn_program.load_data(ctx, np.random.default_rng(data_seed))
     print(f"CNN data: {len(data['y_train']):,} train, {len(data['y_val']):,} validation, "
           f"{len(data['y_test']):,} test images", flush=True)
@@ -254,6 +357,7 @@ def run_cnn(ctx: Context, seeds) -> dict:
     profiler = Profiler()
     x = Tensor(data["x_test"][:CNN_LATENCY_BATCH])
     with no_grad():
+        profiler.profile_forward_pass(model.layers[0], x)                 # warm-up: first calls allocate
         layers = [{**row, "name": f"{part}.{row['name']}"}
                   for part, sub, inputs in (("features", model.layers[0], x), ("head", model.layers[1], None))
                   for row in profiler.profile_forward_pass(sub, inputs if inputs is not None else model.layers[0](x))]
@@ -271,15 +375,19 @@ def run_cnn(ctx: Context, seeds) -> dict:
     warmup, repeats = (QUICK["warmup"], QUICK["repeats"]) if ctx.quick else (WARMUP, REPEATS)
     print(f"CNN benchmark: {len(versions)} versions on {len(data['y_test']):,} test images, latency of a batch of "
           f"{CNN_LATENCY_BATCH} ({warmup} warm-up + {repeats} timed calls each)", flush=True)
-    bench = Benchmark(versions, {"test": test}, ["accuracy", "latency", "memory", "parameters"])
-    rows = bench.run(warmup=warmup, repeats=repeats)
     val = as_batches((data["x_val"], data["y_val"]), "validation")
-    for row in rows:
+
+    def describe(row: dict) -> str:
         row["size_bytes"] = stored_bytes(versions[row["model"]])
         row["select_accuracy"] = accuracy(versions[row["model"]], val)
-        print(f"  {row['model']:22s} test {row['accuracy']:.2%}  val {row['select_accuracy']:.2%}  "
-              f"{row['latency_ms']:7.1f} ms  {row['size_bytes'] / 1024:7.1f} KiB", flush=True)
+        return (f"{row['model']:28s} test {row['accuracy']:.2%}  val {row['select_accuracy']:.2%}  "
+                f"{row['latency_ms']:7.1f} ms  {row['size_bytes'] / 1024:7.1f} KiB")
+
+    rows = benchmark(versions, {"test": test}, ["accuracy", "latency", "memory", "parameters"], warmup, repeats,
+                     describe)
     chosen = choose(rows, "float32", "latency_ms", MAX_RELATIVE_LOSS)
+    if earlier is not None:
+        source += f"; milestone 3 measured {earlier['accuracy']:.2%} test accuracy, here {rows[0]['accuracy']:.2%}"
     return {"source": source, "profile": profile, "notes": notes, "rows": rows,
             "result": judge(rows, "float32", chosen, "latency_ms"),
             "frontier": [r["model"] for r in pareto_frontier(rows, x="latency_ms", y="accuracy")],
@@ -314,7 +422,7 @@ def gpt_source(ctx: Context, data: dict, seeds) -> tuple:
                    f"validation loss {min(result['history'].val['loss']):.3f}")
 
 
-class Generator:
+class GPTVersion:
     """A version of the GPT as Benchmark sees it (forward on windows) plus how it generates."""
 
     def __init__(self, model, use_cache: bool):
@@ -331,27 +439,34 @@ class Generator:
         return self.model.parameters()
 
 
-def generation_latency(version: Generator, prompt: np.ndarray, tokens: int, repeats: int) -> dict:
-    """Milliseconds per generated character (median, p10, p90), greedy, with module 19's timer."""
-    times = time_call(lambda: version.model.generate(prompt, tokens, top_k=1, use_cache=version.use_cache),
-                      warmup=1, repeats=repeats)
-    return {k: v / tokens for k, v in latency_stats(times).items()}
+def generation_latencies(versions: dict, prompt: np.ndarray, tokens: int) -> dict:
+    """{name: milliseconds per generated character (median, p10, p90)}, greedy, with module 19's timer.
+
+    The versions take turns, GPT_GEN_ROUNDS rounds of GPT_GEN_CALLS calls each: a slow spell of
+    the machine (another program, the CPU's clock) then falls on every version, not on one.
+    """
+    times = {name: [] for name in versions}
+    for round_ in range(GPT_GEN_ROUNDS):
+        for name, version in versions.items():
+            times[name] += time_call(lambda: version.model.generate(prompt, tokens, top_k=1, use_cache=version.use_cache),
+                                     warmup=1 if round_ == 0 else 0, repeats=GPT_GEN_CALLS)
+    return {name: {k: v / tokens for k, v in latency_stats(t).items()} for name, t in times.items()}
 
 
 def gpt_versions(ctx: Context, model, data: dict, rng: np.random.Generator) -> tuple[dict, dict]:
     context, batch = model.max_seq_len, gpt_program.QUICK["batch_size"] if ctx.quick else gpt_program.BATCH_SIZE
-    versions = {"float32, no cache": Generator(model, False), "float32 + KV cache": Generator(model, True)}
+    versions = {"float32, no cache": GPTVersion(model, False), "float32 + KV cache": GPTVersion(model, True)}
     notes = {}
-    calibration = [gpt_program.windows(data["train"], batch, context, rng)[0] for _ in range(GPT_CALIBRATION_BATCHES)]
 
     def quantized(source, name):
+        """int8 weights, dequantized in each forward (weight-only): calibrated (static) int8 would run
+        NumPy's integer matmul, which has no BLAS: tens of times slower for a GPT's matrices."""
         q = copy.deepcopy(source)
         report = quantize_model(q)
-        calibrate(q, calibration)
         notes[name] = {"layers": report["layers"], "bytes_before": stored_bytes(source), "bytes_after": stored_bytes(q)}
-        return Generator(q, True)
+        return GPTVersion(q, True)
 
-    versions["int8 + KV cache"] = quantized(model, "int8 + KV cache")
+    versions["int8 weights + KV cache"] = quantized(model, "int8 weights + KV cache")
     steps = QUICK["gpt_ft_steps"] if ctx.quick else GPT_FT_STEPS
     loss_fn = CrossEntropyLoss()
 
@@ -375,8 +490,8 @@ def gpt_versions(ctx: Context, model, data: dict, rng: np.random.Generator) -> t
         notes[name] = {"params_before": report["params_before"], "params_after": report["params_after"],
                        "fine_tune_steps": len(losses), "fine_tune_seconds": round(time.perf_counter() - started, 1),
                        "fine_tune_last_loss": float(np.mean(losses[-20:]))}
-        versions[name] = Generator(pruned, True)
-        versions[f"pruned {ratio:.0%} + int8 + KV cache"] = quantized(pruned, f"pruned {ratio:.0%} + int8")
+        versions[name] = GPTVersion(pruned, True)
+        versions[f"pruned {ratio:.0%} + int8 weights + KV cache"] = quantized(pruned, f"pruned {ratio:.0%} + int8 weights")
     return versions, notes
 
 
@@ -394,6 +509,7 @@ def run_gpt(ctx: Context, seeds) -> dict:
 
     profiler = Profiler()
     with no_grad():
+        profiler.profile_forward_pass(model, judged[0][0])                # warm-up: first calls allocate
         layers = profiler.profile_forward_pass(model, judged[0][0])
     profile = {"parameters": profiler.count_parameters(model),
                "flops_per_window": profiler.count_flops(model, (1, context)), "top_layers": profile_rows(layers)}
@@ -404,24 +520,28 @@ def run_gpt(ctx: Context, seeds) -> dict:
     versions, notes = gpt_versions(ctx, model, data, np.random.default_rng(tune_seed))
     warmup, repeats = (QUICK["warmup"], QUICK["repeats"]) if ctx.quick else (WARMUP, REPEATS)
     print(f"GPT benchmark: {len(versions)} versions on {n_eval * batch} validation windows of {context} "
-          f"characters; generation timed over {GPT_GEN_REPEATS} calls each", flush=True)
-    bench = Benchmark(versions, {"validation": judged}, ["accuracy", "latency", "memory", "parameters"])
-    rows = bench.run(warmup=warmup, repeats=repeats)
+          f"characters; generating {GPT_NEW_TOKENS if not ctx.quick else QUICK['gpt_new_tokens']} characters "
+          f"timed {GPT_GEN_ROUNDS} x {GPT_GEN_CALLS} times each, the versions taking turns", flush=True)
     text = QUICK["gpt_prompt"] if ctx.quick else GPT_PROMPT
     prompt = np.asarray([tokenizer.encode(text)], dtype=np.int64)                   # (1, T0)
     tokens = min(QUICK["gpt_new_tokens"] if ctx.quick else GPT_NEW_TOKENS, context - prompt.shape[1])
-    loss_fn = CrossEntropyLoss()
-    greedy = {}
-    for row in rows:
+    loss_fn, greedy = CrossEntropyLoss(), {}
+    latencies = generation_latencies(versions, prompt, tokens)
+
+    def describe(row: dict) -> str:
         version = versions[row["model"]]
-        generation = generation_latency(version, prompt, tokens, GPT_GEN_REPEATS)
+        generation = latencies[row["model"]]
         row.update({"ms_per_token": generation["median_ms"], "ms_per_token_p10": generation["p10_ms"],
                     "ms_per_token_p90": generation["p90_ms"], "size_bytes": stored_bytes(version.model),
                     "select_accuracy": accuracy(version, as_batches(select, "selection")),
                     "val_loss": gpt_program.mean_loss(version.model, loss_fn, judged)})
         greedy[row["model"]] = version.model.generate(prompt, tokens, top_k=1, use_cache=version.use_cache)
-        print(f"  {row['model']:32s} accuracy {row['accuracy']:.2%}  loss {row['val_loss']:.3f}  "
-              f"{row['ms_per_token']:6.2f} ms/char  {row['size_bytes'] / 1024:7.1f} KiB", flush=True)
+        return (f"{row['model']:36s} accuracy {row['accuracy']:.2%}  loss {row['val_loss']:.3f}  "
+                f"{row['ms_per_token']:6.2f} ms/char  {row['size_bytes'] / 1024:7.1f} KiB")
+
+    # Latency here is per generated character (describe), not Benchmark's forward pass on a batch.
+    rows = benchmark(versions, {"validation": judged}, ["accuracy", "memory", "parameters"], warmup, repeats,
+                     describe)
     chosen = choose(rows, "float32, no cache", "ms_per_token", MAX_RELATIVE_LOSS)
     return {"source": source, "profile": profile, "notes": notes, "rows": rows,
             "result": judge(rows, "float32, no cache", chosen, "ms_per_token"),
@@ -482,7 +602,8 @@ def _kib(n: int) -> str:
 def _table(rows: list[dict], keys: tuple, unit: str, extra: tuple = ()) -> list[str]:
     """A markdown table of the versions; keys = the median, p10 and p90 latency columns."""
     median, low, high = keys
-    head = ["version", "accuracy", *[e[0] for e in extra], f"latency ({unit})", "p10-p90", "size", "parameters"]
+    head = ["version", "accuracy", *[e[0] for e in extra], f"latency ({unit})", "p10-p90", "size",
+            "trainable parameters"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["model"], f"{r['accuracy']:.2%}", *[e[1](r) for e in extra], f"{r[median]:.2f}",
@@ -523,10 +644,14 @@ def report_lines(m: dict, quick: bool) -> list[str]:
                              f"last loss {note['fine_tune_last_loss']:.3f})")
         lines.append("")
     lines += ["## What the numbers say", "",
+              "- Folding each BatchNorm into the convolution before it (and moving the ReLU after the pool) changes "
+              "no prediction and removes two passes over every feature map: the CNN's free speed-up.",
               "- Pruning removes whole filters and hidden units: the matrices shrink, so FLOPs and time fall together; "
-              "fine-tuning wins back most of the accuracy the cut lost.",
+              "fine-tuning, learning from the original model's outputs (distillation), wins back most of the accuracy "
+              "the cut lost.",
               "- int8 stores each Linear weight in one byte instead of four, but NumPy has no int8 matrix product in "
-              "BLAS: the int8 versions are smaller, not faster (compare their latencies).",
+              "BLAS: the int8 versions are smaller, not faster (compare their latencies; a QuantizedLinear is for "
+              "inference only, so its weights are not trainable parameters).",
               "- The KV cache changes no number the GPT computes (the same greedy characters with and without it) "
               "and turns each new character from a pass over the whole context into a pass over one position.",
               "", "Sample from the chosen GPT version (greedy):", "", "```", m["gpt"]["sample"], "```", ""]
