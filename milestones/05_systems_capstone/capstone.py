@@ -90,7 +90,9 @@ MIN_SPEEDUP = CRITERIA["speedup"]                     # 2.0: the chosen version'
 MAX_RELATIVE_LOSS = CRITERIA["relative_accuracy_loss"]  # 0.05: ... with less than 5% of the accuracy lost
 
 PRUNE_RATIOS = (0.5, 0.7)      # fractions of each pruned layer's units (filters, hidden units) removed
-WARMUP, REPEATS = 3, 10        # Benchmark's untimed and timed calls per version
+WARMUP, REPEATS = 3, 10        # Benchmark's untimed and timed calls per version (its memory measure)
+LATENCY_ROUNDS = 5             # latency: rounds in which every version takes its turn (drift hits all alike) ...
+LATENCY_CALLS = 3              # ... of this many timed calls per version (after one warm-up call)
 
 CNN_LATENCY_BATCH = 100        # test images per forward pass timed (and per accuracy batch)
 CNN_FT_EPOCHS = 2              # fine-tuning after pruning, over the training split ...
@@ -103,15 +105,13 @@ CNN_FALLBACK = dict(train_images=20_000, epochs=3)    # no milestone-3 checkpoin
 GPT_EVAL_BATCHES = 8           # batches of validation windows (of the model's context) per half
 GPT_PROMPT = "ROMEO:\nWhat say you, "                  # the generation latency's prompt
 GPT_NEW_TOKENS = 96            # characters generated per timed call (prompt + these fit the context)
-GPT_GEN_ROUNDS = 3             # generation timing: rounds over all versions in turn (drift hits all alike) ...
-GPT_GEN_CALLS = 3              # ... of this many timed calls per version (after one warm-up)
 GPT_FT_STEPS = 200             # fine-tuning steps after pruning (batches of training windows)
 GPT_FT_LR = 3e-4               # AdamW, milestone 4's final rate
 GPT_FALLBACK_STEPS = 400       # no milestone-4 checkpoint: its model trained this many steps (~5 min)
 
 QUICK = dict(cnn_ft_epochs=1, cnn_train_epochs=2, repeats=3, warmup=1, gpt_eval_batches=4, gpt_new_tokens=24,
              gpt_ft_steps=30, gpt_train_steps=150, gpt_prompt="RO",
-             min_speedup=1.0, max_loss=0.25)   # a quick run's bar: the pipeline works, on tiny models
+             min_speedup=1.0, max_loss=0.25, latency_rounds=2)   # a quick run's bar: the pipeline works, on tiny models
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,6 +224,20 @@ def benchmark(versions: dict, datasets: dict, metrics: list, warmup: int, repeat
     return rows
 
 
+def interleaved_latency(calls: dict, rounds: int) -> dict:
+    """{name: {"median_ms", "p10_ms", "p90_ms"}} of each zero-argument function, with module 19's timer.
+
+    The functions take turns: `rounds` rounds of LATENCY_CALLS timed calls each (one warm-up call in
+    the first). Timing one version after another would hand a slow spell of the machine (another
+    program, the CPU's clock) to whichever version ran then; taking turns spreads it over all.
+    """
+    times = {name: [] for name in calls}
+    for round_ in range(rounds):
+        for name, fn in calls.items():
+            times[name] += time_call(fn, warmup=1 if round_ == 0 else 0, repeats=LATENCY_CALLS)
+    return {name: latency_stats(t) for name, t in times.items()}
+
+
 def choose(rows: list[dict], baseline: str, latency: str, max_loss: float) -> dict:
     """The fastest version whose selection accuracy is within `max_loss` (relative) of the baseline's."""
     base = next(r for r in rows if r["model"] == baseline)
@@ -248,6 +262,14 @@ def plots(rows: list[dict], out: Path, prefix: str, latency: str) -> list[str]:
     plot_pareto_frontier(rows, out / names[0], x=latency, y="accuracy")
     plot_pareto_frontier(rows, out / names[1], x="size_bytes", y="accuracy")
     return names
+
+
+def profiled(profile, runs: int = 3) -> list[dict]:
+    """Profiler.profile_forward_pass's rows (`profile()` returns them), times averaged over `runs`
+    runs after one warm-up run: one forward pass alone is at the mercy of a slow spell."""
+    profile()
+    all_runs = [profile() for _ in range(runs)]
+    return [{**row, "time_ms": float(np.mean([r[i]["time_ms"] for r in all_runs]))} for i, row in enumerate(all_runs[0])]
 
 
 def profile_rows(rows: list[dict], top: int = 6) -> list[dict]:
@@ -357,10 +379,10 @@ def run_cnn(ctx: Context, seeds) -> dict:
     profiler = Profiler()
     x = Tensor(data["x_test"][:CNN_LATENCY_BATCH])
     with no_grad():
-        profiler.profile_forward_pass(model.layers[0], x)                 # warm-up: first calls allocate
+        features = model.layers[0](x)
         layers = [{**row, "name": f"{part}.{row['name']}"}
-                  for part, sub, inputs in (("features", model.layers[0], x), ("head", model.layers[1], None))
-                  for row in profiler.profile_forward_pass(sub, inputs if inputs is not None else model.layers[0](x))]
+                  for part, sub, inputs in (("features", model.layers[0], x), ("head", model.layers[1], features))
+                  for row in profiled(lambda: profiler.profile_forward_pass(sub, inputs))]
     profile = {"parameters": profiler.count_parameters(model),
                "flops_per_image": profiler.count_flops(model, (1, *cnn_program.IMAGE_SHAPE)),
                "top_layers": profile_rows(layers)}
@@ -373,18 +395,31 @@ def run_cnn(ctx: Context, seeds) -> dict:
     test = [(data["x_test"][i:i + CNN_LATENCY_BATCH], data["y_test"][i:i + CNN_LATENCY_BATCH])
             for i in range(0, len(data["y_test"]), CNN_LATENCY_BATCH)]
     warmup, repeats = (QUICK["warmup"], QUICK["repeats"]) if ctx.quick else (WARMUP, REPEATS)
-    print(f"CNN benchmark: {len(versions)} versions on {len(data['y_test']):,} test images, latency of a batch of "
-          f"{CNN_LATENCY_BATCH} ({warmup} warm-up + {repeats} timed calls each)", flush=True)
+    rounds = QUICK["latency_rounds"] if ctx.quick else LATENCY_ROUNDS
+    print(f"CNN benchmark: {len(versions)} versions on {len(data['y_test']):,} test images; latency of a batch of "
+          f"{CNN_LATENCY_BATCH}, {rounds} x {LATENCY_CALLS} timed calls each, the versions taking turns", flush=True)
     val = as_batches((data["x_val"], data["y_val"]), "validation")
+    x = Tensor(test[0][0])
+
+    def forward(version):
+        def run():
+            with no_grad():
+                version(x)
+        return run
+
+    latencies = interleaved_latency({name: forward(v.eval()) for name, v in versions.items()},
+                                    QUICK["latency_rounds"] if ctx.quick else LATENCY_ROUNDS)
 
     def describe(row: dict) -> str:
+        row.update({"latency_ms": latencies[row["model"]]["median_ms"],
+                    "latency_p10_ms": latencies[row["model"]]["p10_ms"],
+                    "latency_p90_ms": latencies[row["model"]]["p90_ms"]})
         row["size_bytes"] = stored_bytes(versions[row["model"]])
         row["select_accuracy"] = accuracy(versions[row["model"]], val)
         return (f"{row['model']:28s} test {row['accuracy']:.2%}  val {row['select_accuracy']:.2%}  "
                 f"{row['latency_ms']:7.1f} ms  {row['size_bytes'] / 1024:7.1f} KiB")
 
-    rows = benchmark(versions, {"test": test}, ["accuracy", "latency", "memory", "parameters"], warmup, repeats,
-                     describe)
+    rows = benchmark(versions, {"test": test}, ["accuracy", "memory", "parameters"], warmup, repeats, describe)
     chosen = choose(rows, "float32", "latency_ms", MAX_RELATIVE_LOSS)
     if earlier is not None:
         source += f"; milestone 3 measured {earlier['accuracy']:.2%} test accuracy, here {rows[0]['accuracy']:.2%}"
@@ -437,20 +472,6 @@ class GPTVersion:
 
     def parameters(self) -> list:
         return self.model.parameters()
-
-
-def generation_latencies(versions: dict, prompt: np.ndarray, tokens: int) -> dict:
-    """{name: milliseconds per generated character (median, p10, p90)}, greedy, with module 19's timer.
-
-    The versions take turns, GPT_GEN_ROUNDS rounds of GPT_GEN_CALLS calls each: a slow spell of
-    the machine (another program, the CPU's clock) then falls on every version, not on one.
-    """
-    times = {name: [] for name in versions}
-    for round_ in range(GPT_GEN_ROUNDS):
-        for name, version in versions.items():
-            times[name] += time_call(lambda: version.model.generate(prompt, tokens, top_k=1, use_cache=version.use_cache),
-                                     warmup=1 if round_ == 0 else 0, repeats=GPT_GEN_CALLS)
-    return {name: {k: v / tokens for k, v in latency_stats(t).items()} for name, t in times.items()}
 
 
 def gpt_versions(ctx: Context, model, data: dict, rng: np.random.Generator) -> tuple[dict, dict]:
@@ -509,8 +530,7 @@ def run_gpt(ctx: Context, seeds) -> dict:
 
     profiler = Profiler()
     with no_grad():
-        profiler.profile_forward_pass(model, judged[0][0])                # warm-up: first calls allocate
-        layers = profiler.profile_forward_pass(model, judged[0][0])
+        layers = profiled(lambda: profiler.profile_forward_pass(model, judged[0][0]))
     profile = {"parameters": profiler.count_parameters(model),
                "flops_per_window": profiler.count_flops(model, (1, context)), "top_layers": profile_rows(layers)}
     print(f"GPT profile: {profile['parameters']:,} parameters, {profile['flops_per_window'] / 1e6:.0f} MFLOPs per "
@@ -519,14 +539,20 @@ def run_gpt(ctx: Context, seeds) -> dict:
 
     versions, notes = gpt_versions(ctx, model, data, np.random.default_rng(tune_seed))
     warmup, repeats = (QUICK["warmup"], QUICK["repeats"]) if ctx.quick else (WARMUP, REPEATS)
+    rounds = QUICK["latency_rounds"] if ctx.quick else LATENCY_ROUNDS
     print(f"GPT benchmark: {len(versions)} versions on {n_eval * batch} validation windows of {context} "
           f"characters; generating {GPT_NEW_TOKENS if not ctx.quick else QUICK['gpt_new_tokens']} characters "
-          f"timed {GPT_GEN_ROUNDS} x {GPT_GEN_CALLS} times each, the versions taking turns", flush=True)
+          f"timed {rounds} x {LATENCY_CALLS} times each, the versions taking turns", flush=True)
     text = QUICK["gpt_prompt"] if ctx.quick else GPT_PROMPT
     prompt = np.asarray([tokenizer.encode(text)], dtype=np.int64)                   # (1, T0)
     tokens = min(QUICK["gpt_new_tokens"] if ctx.quick else GPT_NEW_TOKENS, context - prompt.shape[1])
     loss_fn, greedy = CrossEntropyLoss(), {}
-    latencies = generation_latencies(versions, prompt, tokens)
+
+    def generate(version):
+        return lambda: version.model.generate(prompt, tokens, top_k=1, use_cache=version.use_cache)
+
+    calls = interleaved_latency({name: generate(v) for name, v in versions.items()}, rounds)
+    latencies = {name: {k: ms / tokens for k, ms in stats.items()} for name, stats in calls.items()}   # per character
 
     def describe(row: dict) -> str:
         version = versions[row["model"]]
@@ -576,7 +602,8 @@ def run(ctx: Context) -> Outcome:
 
     metrics = {"criteria_values": {"speedup": MIN_SPEEDUP, "relative_accuracy_loss": MAX_RELATIVE_LOSS},
                "seconds": {"cnn": round(cnn_seconds, 1), "gpt": round(time.perf_counter() - started - cnn_seconds, 1)},
-               "settings": {"prune_ratios": list(PRUNE_RATIOS), "warmup": WARMUP, "repeats": REPEATS,
+               "settings": {"prune_ratios": list(PRUNE_RATIOS), "latency_rounds": LATENCY_ROUNDS,
+                            "latency_calls": LATENCY_CALLS,
                             "cnn_latency_batch": CNN_LATENCY_BATCH, "cnn_fine_tune_epochs": CNN_FT_EPOCHS,
                             "gpt_fine_tune_steps": GPT_FT_STEPS, "gpt_new_tokens": GPT_NEW_TOKENS},
                **{name: {k: v for k, v in part.items() if k != "plots"} for name, part in parts.items()}}
@@ -617,7 +644,8 @@ def report_lines(m: dict, quick: bool) -> list[str]:
              f"For each network, the fastest version whose accuracy on the selection data (CIFAR-10's validation "
              f"split; one half of the GPT's validation windows) stays within {MAX_RELATIVE_LOSS:.0%} of the "
              f"original's is chosen; the criteria judge it on data the choice never saw (the test set; the other "
-             f"half). Latencies are medians over {m['settings']['repeats']} timed calls after warm-up, with the "
+             f"half). Latencies are medians over {m['settings']['latency_rounds'] * m['settings']['latency_calls']} timed calls "
+             f"after a warm-up, the versions taking turns, with the "
              "10th-90th percentile spread: two versions whose spreads overlap have not been shown to differ.", ""]
     if quick:
         lines += ["*Quick run: tiny models on a slice of the data; the numbers only show that the pipeline works.*", ""]
