@@ -81,7 +81,9 @@ def train_torch(threads: int, data_dir: str | None) -> list[tuple[float, int, fl
     import numpy as np
     import torch
 
-    m4 = _milestone_module()
+    from milestones.common import milestone_program
+
+    m4 = milestone_program("04_tinygpt")
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     ctx = argparse.Namespace(quick=False, data_dir=data_dir)
@@ -113,14 +115,6 @@ def train_torch(threads: int, data_dir: str | None) -> list[tuple[float, int, fl
         if val_loss <= TARGET:
             break
     return record
-
-
-def _milestone_module():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("tinygpt", REPO / "milestones" / "04_tinygpt" / "tinygpt.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def first_at_target(record) -> tuple[float, int] | None:

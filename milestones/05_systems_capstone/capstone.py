@@ -90,7 +90,6 @@ MIN_SPEEDUP = CRITERIA["speedup"]                     # 2.0: the chosen version'
 MAX_RELATIVE_LOSS = CRITERIA["relative_accuracy_loss"]  # 0.05: ... with less than 5% of the accuracy lost
 
 PRUNE_RATIOS = (0.5, 0.7)      # fractions of each pruned layer's units (filters, hidden units) removed
-WARMUP, REPEATS = 3, 10        # Benchmark's untimed and timed calls per version (its memory measure)
 LATENCY_ROUNDS = 5             # latency: rounds in which every version takes its turn (drift hits all alike) ...
 LATENCY_CALLS = 3              # ... of this many timed calls per version (after one warm-up call)
 
@@ -109,7 +108,7 @@ GPT_FT_STEPS = 200             # fine-tuning steps after pruning (batches of tra
 GPT_FT_LR = 3e-4               # AdamW, milestone 4's final rate
 GPT_FALLBACK_STEPS = 400       # no milestone-4 checkpoint: its model trained this many steps (~5 min)
 
-QUICK = dict(cnn_ft_epochs=1, cnn_train_epochs=2, repeats=3, warmup=1, gpt_eval_batches=4, gpt_new_tokens=24,
+QUICK = dict(cnn_ft_epochs=1, cnn_train_epochs=2, gpt_eval_batches=4, gpt_new_tokens=24,
              gpt_ft_steps=30, gpt_train_steps=150, gpt_prompt="RO",
              min_speedup=1.0, max_loss=0.25, latency_rounds=2)   # a quick run's bar: the pipeline works, on tiny models
 
@@ -209,16 +208,17 @@ def stored_bytes(model) -> int:
     return model_size_bytes(model)
 
 
-def benchmark(versions: dict, datasets: dict, metrics: list, warmup: int, repeats: int, describe) -> list[dict]:
+def benchmark(versions: dict, datasets: dict, metrics: list, describe) -> list[dict]:
     """Module 19's Benchmark, one version at a time so that each prints its line as it finishes.
 
-    Every version gets the same arrays, the same warm-up and the same number of timed calls: one
-    Benchmark per version measures exactly what one Benchmark of all of them would.
+    Every version gets the same arrays: one Benchmark per version measures exactly what one
+    Benchmark of all of them would. (Latency is timed apart, the versions taking turns:
+    `interleaved_latency`.)
     `describe(row)` adds this program's own columns to a row and returns its line.
     """
     rows = []
     for name, version in versions.items():
-        row = Benchmark({name: version}, datasets, metrics).run(warmup=warmup, repeats=repeats)[0]
+        row = Benchmark({name: version}, datasets, metrics).run()[0]
         print(f"  {describe(row)}", flush=True)
         rows.append(row)
     return rows
@@ -238,10 +238,10 @@ def interleaved_latency(calls: dict, rounds: int) -> dict:
     return {name: latency_stats(t) for name, t in times.items()}
 
 
-def choose(rows: list[dict], baseline: str, latency: str, max_loss: float) -> dict:
-    """The fastest version whose selection accuracy is within `max_loss` (relative) of the baseline's."""
+def choose(rows: list[dict], baseline: str, latency: str) -> dict:
+    """The fastest version whose selection accuracy is within MAX_RELATIVE_LOSS of the baseline's."""
     base = next(r for r in rows if r["model"] == baseline)
-    floor = (1 - max_loss) * base["select_accuracy"]
+    floor = (1 - MAX_RELATIVE_LOSS) * base["select_accuracy"]
     eligible = [r for r in rows if r["select_accuracy"] >= floor]
     return min(eligible, key=lambda r: r[latency])
 
@@ -394,7 +394,6 @@ def run_cnn(ctx: Context, seeds) -> dict:
     versions, notes = cnn_versions(ctx, model, data, np.random.default_rng(tune_seed))
     test = [(data["x_test"][i:i + CNN_LATENCY_BATCH], data["y_test"][i:i + CNN_LATENCY_BATCH])
             for i in range(0, len(data["y_test"]), CNN_LATENCY_BATCH)]
-    warmup, repeats = (QUICK["warmup"], QUICK["repeats"]) if ctx.quick else (WARMUP, REPEATS)
     rounds = QUICK["latency_rounds"] if ctx.quick else LATENCY_ROUNDS
     print(f"CNN benchmark: {len(versions)} versions on {len(data['y_test']):,} test images; latency of a batch of "
           f"{CNN_LATENCY_BATCH}, {rounds} x {LATENCY_CALLS} timed calls each, the versions taking turns", flush=True)
@@ -407,8 +406,7 @@ def run_cnn(ctx: Context, seeds) -> dict:
                 version(x)
         return run
 
-    latencies = interleaved_latency({name: forward(v.eval()) for name, v in versions.items()},
-                                    QUICK["latency_rounds"] if ctx.quick else LATENCY_ROUNDS)
+    latencies = interleaved_latency({name: forward(v.eval()) for name, v in versions.items()}, rounds)
 
     def describe(row: dict) -> str:
         row.update({"latency_ms": latencies[row["model"]]["median_ms"],
@@ -419,8 +417,8 @@ def run_cnn(ctx: Context, seeds) -> dict:
         return (f"{row['model']:28s} test {row['accuracy']:.2%}  val {row['select_accuracy']:.2%}  "
                 f"{row['latency_ms']:7.1f} ms  {row['size_bytes'] / 1024:7.1f} KiB")
 
-    rows = benchmark(versions, {"test": test}, ["accuracy", "memory", "parameters"], warmup, repeats, describe)
-    chosen = choose(rows, "float32", "latency_ms", MAX_RELATIVE_LOSS)
+    rows = benchmark(versions, {"test": test}, ["accuracy", "memory", "parameters"], describe)
+    chosen = choose(rows, "float32", "latency_ms")
     if earlier is not None:
         source += f"; milestone 3 measured {earlier['accuracy']:.2%} test accuracy, here {rows[0]['accuracy']:.2%}"
     return {"source": source, "profile": profile, "notes": notes, "rows": rows,
@@ -538,7 +536,6 @@ def run_gpt(ctx: Context, seeds) -> dict:
           f"({profile['top_layers'][0]['fraction']:.0%})", flush=True)
 
     versions, notes = gpt_versions(ctx, model, data, np.random.default_rng(tune_seed))
-    warmup, repeats = (QUICK["warmup"], QUICK["repeats"]) if ctx.quick else (WARMUP, REPEATS)
     rounds = QUICK["latency_rounds"] if ctx.quick else LATENCY_ROUNDS
     print(f"GPT benchmark: {len(versions)} versions on {n_eval * batch} validation windows of {context} "
           f"characters; generating {GPT_NEW_TOKENS if not ctx.quick else QUICK['gpt_new_tokens']} characters "
@@ -566,9 +563,8 @@ def run_gpt(ctx: Context, seeds) -> dict:
                 f"{row['ms_per_token']:6.2f} ms/char  {row['size_bytes'] / 1024:7.1f} KiB")
 
     # Latency here is per generated character (describe), not Benchmark's forward pass on a batch.
-    rows = benchmark(versions, {"validation": judged}, ["accuracy", "memory", "parameters"], warmup, repeats,
-                     describe)
-    chosen = choose(rows, "float32, no cache", "ms_per_token", MAX_RELATIVE_LOSS)
+    rows = benchmark(versions, {"validation": judged}, ["accuracy", "memory", "parameters"], describe)
+    chosen = choose(rows, "float32, no cache", "ms_per_token")
     return {"source": source, "profile": profile, "notes": notes, "rows": rows,
             "result": judge(rows, "float32, no cache", chosen, "ms_per_token"),
             "cache_same_tokens": bool(np.array_equal(greedy["float32, no cache"], greedy["float32 + KV cache"])),
