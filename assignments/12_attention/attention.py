@@ -3,7 +3,9 @@
 What you build
     causal_mask                    the (T, T) boolean mask that hides the future
     masked_fill + its backward     replace masked entries by a value; gradient only where kept
-    scaled_dot_product_attention   softmax(Q @ K^T / sqrt(d)) @ V, with an optional mask
+    attention_composed             softmax(Q @ K^T / sqrt(d), masked) @ V from ops you have
+    attention + its backward       the same as ONE graph op, tile by tile, skipping masked work
+    scaled_dot_product_attention   checks Q, K, V and the mask, then calls attention
     split_heads / merge_heads      (B, T, C) <-> (B, H, T, D): one embedding, H smaller heads
     MultiHeadAttention             four Linear projections around H attentions in parallel
 
@@ -35,18 +37,23 @@ Who uses it later
                       one new row of the score matrix instead of all of it
     15 profiling      counts the FLOPs of the two attention matmuls (attention_flops)
 
-Autograd for free
-    Everything here except `masked_fill` is a chain of ops that already have backward rules:
-    matmul (batched), transpose, division by a number, reshape (modules 01 and 05) and module
-    02's Softmax. Write the forward with Tensor ops, never NumPy on `.data`, and module 05
-    differentiates attention without a new rule. `masked_fill` is the one new op, so its
-    `MaskedFillBackward` rule is yours, as in module 09.
+Composed, then fused
+    Attention can be written with ops that already have backward rules: matmul (batched),
+    transpose, scaling (modules 01 and 05), a masked fill and module 02's Softmax; module 05
+    then differentiates it without a new rule. `masked_fill` is the one op missing from that
+    list, so you write it and its `MaskedFillBackward` first, as in module 09, and then
+    `attention_composed`: the clear version, and the one to check the fast one against.
+    Then you write `attention` as ONE graph op with its own backward rule: the same maths,
+    computed a tile of scores at a time while the tile is in the CPU's cache, skipping the
+    keys that the mask hides from a whole tile. The score matrices are the largest arrays of
+    a transformer, so this is where a NumPy GPT spends its time: `make bench` measures the
+    two versions against each other and against PyTorch.
 
 Two mask conventions, on purpose the same as PyTorch's
     attention masks (`causal_mask`, the `mask` of scaled_dot_product_attention and of
     MultiHeadAttention): True = the position TAKES PART in attention (allowed).
     `masked_fill(x, mask, value)`: True = the entry is FILLED with value (torch.Tensor.masked_fill).
-    So attention passes the complement of its mask, `~allowed`, to masked_fill.
+    So the composed attention passes the complement of its mask, `~allowed`, to masked_fill.
 
 The systems angle
     The score matrix has one entry per (query, key) pair: (B, H, T, T) numbers. Doubling the
@@ -64,11 +71,13 @@ import numpy as np
 
 from tinytorch.core.activations import Softmax
 from tinytorch.core.layers import Linear, Module
-from tinytorch.core.tensor import FLOPS_PER_MULTIPLY_ADD, Function, Tensor, _wrap, graph_op
+from tinytorch.core.tensor import FLOPS_PER_MULTIPLY_ADD, Function, Tensor, _unbroadcast, _wrap, graph_op
 
 MASKED_SCORE = -np.inf          # the score of a masked position: exp(-inf) = 0 exactly
 ATTENTION_MATMULS = 2           # scores = Q @ K^T and out = weights @ V
 PROJECTIONS = 4                 # q_proj, k_proj, v_proj, out_proj of MultiHeadAttention
+TILE_SCORES = 2 ** 16           # scores per tile of `attention`: 256 KiB of float32, in cache
+TILE_QUERIES = 64               # at most this many query rows per tile
 
 
 # ---------------------------------------------------------------------- given helpers
@@ -187,12 +196,213 @@ def masked_fill(x: Tensor, mask, value: float) -> Tensor:
 # ---------------------------------------------------------------------- attention
 
 
+def attention_composed(Q: Tensor, K: Tensor, V: Tensor, mask=None) -> tuple:
+    """Attention written with graph ops you already have: the clear version, and the check.
+
+    The same maths and arguments as scaled_dot_product_attention, returning (output, weights),
+    but built from Tensor ops: scaling, transpose, matmul (modules 01 and 05), masked_fill
+    (above) and module 02's Softmax. Module 05 differentiates it with no new rule, and here
+    gradients flow back through the returned weights too. It checks nothing itself: it is for
+    comparing with the fused op on arguments you know are right, and for the benchmark that
+    shows what fusing is worth (`make bench`).
+
+    TODO: Return (weights @ V, weights), weights = Softmax over the keys of the masked scores.
+
+    APPROACH:
+        1. scores = (Q / sqrt(d)) times K transposed over its last two axes.
+        2. With a mask: masked_fill the NOT-allowed scores with MASKED_SCORE (its mask means
+           "fill", the attention mask means "allowed").
+        3. weights = module 02's Softmax along the last axis; output = weights times V.
+
+    EXAMPLE:
+        >>> Q = K = V = Tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> out, w = attention_composed(Q, K, V, causal_mask(2))
+        >>> w.data.round(2)
+        array([[1.  , 0.  ],
+               [0.33, 0.67]], dtype=float32)
+
+    HINTS:
+        - Six graph nodes, three of them making a (..., Tq, Tk) array (the scores, the
+          filled scores, the weights), and as many in the backward: count them, then read
+          why `attention` below is one op.
+    """
+    raise NotImplementedError("Module 12 (attention): write attention_composed (see its docstring)")
+
+
+def _flat(array: np.ndarray, batch: tuple) -> np.ndarray:
+    """array (..., T, d) broadcast to (*batch, T, d), as (N, T, d) with N = prod(batch) (given).
+
+    No copy when the array already has the batch dimensions and a simple layout; a copy when
+    it was broadcast (keys shared by a batch) or is a transposed view (heads after split_heads).
+    """
+    return np.broadcast_to(array, (*batch, *array.shape[-2:])).reshape(-1, *array.shape[-2:])
+
+
+def _attention_tiles(mask, scores_shape: tuple) -> list:
+    """Cut the scores (N slices, Tq queries, Tk keys) into tiles, and find the keys each needs (given).
+
+    The batch and head dimensions of the scores are flattened into N slices (see `_flat`).
+    Returns a list of (slices, start, stop, keys, fill), one per tile:
+        slices        a slice of the N slices (several (batch, head) pairs at once)
+        start, stop   the tile's query rows start..stop-1
+        keys          they attend to keys 0..keys-1 only: every later key is masked for every
+                      query of the tile (the future, under a causal mask), so its weight is
+                      exactly 0 and nothing needs to be computed for it
+        fill          a boolean array that broadcasts to the tile's scores (slices, rows, keys):
+                      True where a score must be set to MASKED_SCORE; None when none must
+    A tile holds about TILE_SCORES scores: small enough to stay in the CPU's cache while the
+    softmax makes its passes over it, large enough that NumPy's per-call cost stays small.
+
+        causal_mask(8), tiles of 2 rows:     rows 0-1: keys 0-1    2 of 8 columns computed
+        1 . . . . . . .                      rows 2-3: keys 0-3    4 of 8
+        1 1 . . . . . .                      rows 4-5: keys 0-5    6 of 8
+        1 1 1 . . . . .                      rows 6-7: keys 0-7    8 of 8
+        ...                                  24 of 64 scores skipped, and in the backward too
+
+    mask is None or a boolean array already checked to broadcast to scores_shape, with no row
+    that allows no key. Given: read, do not change.
+    """
+    *batch, q_len, k_len = scores_shape
+    n = math.prod(batch)
+    rows = max(1, min(q_len, TILE_QUERIES, TILE_SCORES // max(k_len, 1)))
+    step = max(1, TILE_SCORES // (rows * max(k_len, 1)))
+    per_slice = None                                  # (N, Tq, Tk) when the mask differs by slice
+    if mask is not None:
+        mask = np.asarray(mask)
+        mask = mask.reshape((1,) * max(0, 2 - mask.ndim) + mask.shape)
+        if mask.ndim > 2 and math.prod(mask.shape[:-2]) > 1:
+            per_slice = np.broadcast_to(mask, scores_shape).reshape(n, q_len, k_len)
+            pairs = per_slice.any(axis=0)                                   # (Tq, Tk)
+        else:
+            mask = pairs = np.broadcast_to(mask.reshape(mask.shape[-2:]), (q_len, k_len))
+    tiles = []
+    for start in range(0, q_len, rows):
+        stop = min(start + rows, q_len)
+        keys, fill = k_len, None
+        if mask is not None:
+            keys = int(np.flatnonzero(pairs[start:stop].any(axis=0))[-1]) + 1
+            if per_slice is None:
+                fill = ~mask[start:stop, :keys]
+                fill = fill if fill.any() else None
+        for first in range(0, n, step):
+            slices = slice(first, min(first + step, n))
+            if per_slice is not None:
+                fill = ~per_slice[slices, start:stop, :keys]
+                fill = fill if fill.any() else None
+            tiles.append((slices, start, stop, keys, fill))
+    return tiles
+
+
+class AttentionBackward(Function):
+    """out = P @ V, P = softmax(Q @ K^T * s, masked)  ->  dV = P^T @ g, dP = g @ V^T,
+    dS = P * (dP - rowsum(g * out)), dQ = dS @ K * s, dK = dS^T @ Q * s (s = 1 / sqrt(d))."""
+
+    def backward(self, grad):
+        """TODO: Return (dL/dQ, dL/dK, dL/dV) for out = attention(Q, K, V, mask, weights).
+
+        APPROACH: Walk the forward backwards with rules you know, tile by tile.
+            1. Flatten as the forward did: grad, Q, K, V to (N, T, .) with `_flat` and the
+               scores' batch dimensions; the weights P = `self.params["weights"]` to (N, Tq, Tk)
+               and the output (`self.output`) like grad. The tiles are
+               `_attention_tiles(self.params["mask"], weights' shape)`, as in the forward.
+            2. dQ starts empty, dK and dV at zero, all three flattened. For each tile, with
+               P_t = P[slices, start:stop, :keys] and g_t the same rows of grad:
+               - out_t = P_t @ V[slices, :keys]: module 05's matmul rule gives dV's first
+                 `keys` rows (add them: every tile of these slices uses them) and
+                 dP_t = g_t @ V[slices, :keys] transposed.
+               - softmax along the keys (module 02's rule): dS_t = P_t * (dP_t - D_t), where
+                 D_t = sum over the keys of dP_t * P_t. Since out = P @ V, that sum equals the
+                 sum over out's last axis of g_t * out_t: (rows, dv) numbers to multiply
+                 instead of (rows, keys). FlashAttention computes D this way. A masked or
+                 skipped score has P = 0, so its dS is 0: the mask needs no step of its own.
+               - S_t = (Q_t * s) @ K[slices, :keys] transposed: dQ's tile is dS_t @ K[...] * s,
+                 and dK's first `keys` rows get dS_t transposed @ Q_t * s added.
+               "Transposed" swaps the last two axes only.
+            3. Give each gradient back its batch dimensions, then `_unbroadcast` it to its
+               input's shape (keys shared by a batch get the sum). Return None for an input
+               whose entry of `self.needs_input_grad` is False.
+
+                g_t --(@ V^T)--> dP_t --softmax'--> dS_t --+-- @ K      * s --> dQ tile
+                 |                                          +-- ^T @ Q_t * s --> dK[:keys] +=
+                 +--(P_t^T @)--> dV[:keys] +=
+
+        EXAMPLE: Q (2, 3, 4), K (2, 5, 4), V (2, 5, 6) -> grad (2, 3, 6); dQ (2, 3, 4),
+        dK (2, 5, 4), dV (2, 5, 6).
+
+        HINTS:
+            - Multiply dQ and dK by s once at the end: (T, d) multiplications, not (Tq, Tk).
+            - Never change `grad` in place: it may be another node's array. dP_t is a fresh
+              product: change it in place into dS_t.
+        """
+        raise NotImplementedError("Module 12 (attention): write AttentionBackward.backward (see its docstring)")
+
+
+@graph_op(AttentionBackward, inputs=("Q", "K", "V"))
+def attention(Q: Tensor, K: Tensor, V: Tensor, mask, weights: np.ndarray) -> Tensor:
+    """softmax(Q @ K^T / sqrt(d), masked) @ V as ONE graph op; fills `weights` with the softmax.
+
+    Q (..., Tq, d), K (..., Tk, d), V (..., Tk, dv) with leading dimensions that broadcast;
+    mask None or a boolean array, True = allowed; weights an empty array of the scores'
+    shape (..., Tq, Tk) and dtype, which this op fills with the attention weights and its
+    backward reads. scaled_dot_product_attention checks the arguments and calls this.
+
+    Why one op. With Tensor ops (scale, transpose, matmul, masked_fill, Softmax, matmul)
+    attention is six graph nodes, and three of them make a (..., Tq, Tk) array in the forward
+    and another in the backward. Those are the largest arrays of a transformer (see
+    attention_memory_bytes: at T = 256, 64 times the size of Q), so a NumPy transformer
+    spends its time moving them between memory and the CPU. As one op, attention works
+    through the scores a tile at a time: a tile's scores are made, masked, normalised and
+    multiplied by V while they are in the cache, and the backward does the same. And it
+    skips the keys that the mask hides from a whole tile: under a causal mask, almost half
+    of all the work. FlashAttention is this idea carried further (it does not even keep the
+    weights).
+
+    TODO: Compute the weights and the output, one tile at a time, in NumPy.
+
+    APPROACH:
+        1. Flatten: Q, K, V to (N, T, .) with `_flat` and the scores' batch dimensions
+           (weights.shape[:-2]), weights to (N, Tq, Tk) (a view: writing it fills `weights`).
+        2. s = 1 / sqrt(d). Scale Q once, before any product: (Tq, d) multiplications instead
+           of (Tq, Tk). Why sqrt(d): for random q and k with unit-variance entries, q . k is a
+           sum of d terms of variance 1; dividing by sqrt(d) brings it back to 1, so the
+           softmax does not saturate into a one-hot (whose gradient is ~0) as d grows.
+        3. The output starts as an empty (N, Tq, dv) array. For each (slices, start, stop,
+           keys, fill) of `_attention_tiles(mask, weights.shape)`:
+               a. the tile's scores: its scaled queries times K[slices, :keys] transposed;
+               b. MASKED_SCORE where `fill` is True (NumPy copies a value into an array only
+                  where a boolean array is True);
+               c. the stable softmax along the keys, as in module 02, in place, its last
+                  step (the division) writing straight into the tile's place in the weights;
+                  columns keys.. of the tile are weights of exactly 0: set them;
+               d. the tile's output rows: its weights times V[slices, :keys].
+        4. Give the output its batch dimensions and return it as a Tensor (`_wrap`: no copy).
+           graph_op records AttentionBackward, with `weights` in its params.
+
+    EXAMPLE:
+        >>> Q = K = V = Tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> w = np.empty((2, 2), dtype=np.float32)
+        >>> attention(Q, K, V, causal_mask(2), w).data.round(2)    # V = I: output = weights
+        array([[1.  , 0.  ],
+               [0.33, 0.67]], dtype=float32)
+
+    HINTS:
+        - Mask BEFORE the softmax: -inf lets the softmax renormalise over the allowed keys.
+        - Softmax over the last axis: keys. Transpose K over its last two axes; a reshape has
+          the right shape and the wrong numbers.
+        - Work on the tile's own product (contiguous: NumPy is fastest there); a ufunc's
+          `out=` argument writes its result into a view of the weights, without a copy.
+        - Your composed version (masked_fill, Softmax, matmul) is the best test of this one.
+    """
+    raise NotImplementedError("Module 12 (attention): write attention (see its docstring)")
+
+
 def scaled_dot_product_attention(Q: Tensor, K: Tensor, V: Tensor, mask=None) -> tuple:
     """softmax(Q @ K^T / sqrt(d), masked) @ V for Q (..., Tq, d), K (..., Tk, d), V (..., Tk, dv).
 
     Returns `(output, weights)`: output (..., Tq, dv) and the attention weights (..., Tq, Tk),
     both Tensors. PyTorch's F.scaled_dot_product_attention returns only the output; the
-    weights are returned here so that you (and the tests) can look at them.
+    weights are returned here so that you (and the tests) can look at them. They are for
+    looking at: gradients flow from the output to Q, K and V, not back through the weights.
 
     mask: None, or a NumPy boolean array that broadcasts to the scores' shape (..., Tq, Tk),
     True = the query may attend to that key (causal_mask(T) for a language model). Masked
@@ -206,40 +416,31 @@ def scaled_dot_product_attention(Q: Tensor, K: Tensor, V: Tensor, mask=None) -> 
         Q (B, H, Tq, d) @ K^T (B, H, d, Tk) -> scores (B, H, Tq, Tk) / sqrt(d)
         -> mask -> softmax over Tk (each query's row) -> weights @ V (B, H, Tk, dv) -> (B, H, Tq, dv)
 
-    TODO: Check the shapes and the mask, then compute the output with Tensor ops only.
+    TODO: Check the arguments, then let the `attention` op compute.
 
     APPROACH:
         1. Q, K, V must be Tensors (TypeError) with at least 2 dimensions. The rules below
            get a ValueError that names ALL THREE shapes (and the mask's, for a mask error):
            Q and K share the last dimension d; K and V share the sequence length Tk (dim -2);
            Tk >= 1; the leading dimensions of Q, K and V broadcast together.
-        2. scores = Q times K transposed over its last two dimensions, divided by sqrt(d).
-           Divide Q, before the product, rather than the scores: the same numbers for
-           (Tq, d) divisions instead of (Tq, Tk), and the same saving in the backward.
-           Why sqrt(d): for random q and k with unit-variance entries, q . k is a sum of d
-           terms with variance d; dividing by sqrt(d) brings it back to 1, so the softmax
-           does not saturate into a one-hot (whose gradient is ~0) as d grows.
-        3. With a mask: _bool_mask it; it must broadcast to the scores' shape (ValueError
-           naming the mask's and the scores' shapes); a query row with no allowed key is a
-           ValueError (say which row). Then fill the NOT-allowed scores with MASKED_SCORE
-           using masked_fill: its mask means "fill", the attention mask means "allowed".
-        4. weights = module 02's Softmax over the last axis (each query's row sums to 1).
-        5. output = weights times V. Return (output, weights).
+        2. With a mask: _bool_mask it; it must broadcast TO the scores' shape (..., Tq, Tk)
+           without making it larger (ValueError naming the mask's and the scores' shapes);
+           a query row with no allowed key is a ValueError (say which row). Check the rows on
+           the mask as given, not on its broadcast: it is B * H times smaller.
+        3. weights: an empty NumPy array of the scores' shape, with the dtype that Q @ K^T
+           would have. output = attention(Q, K, V, mask, weights).
+        4. Return (output, weights as a Tensor).
 
     EXAMPLE:
         >>> Q = K = V = Tensor([[1.0, 0.0], [0.0, 1.0]])
         >>> out, w = scaled_dot_product_attention(Q, K, V, mask=causal_mask(2))
-        >>> w.data.round(3)                     # row 1: softmax([0, 1] / sqrt(2))
+        >>> w.data.round(2)                     # row 1: softmax([0, 1] / sqrt(2))
         array([[1.  , 0.  ],
                [0.33, 0.67]], dtype=float32)
 
     HINTS:
-        - Mask BEFORE the softmax. Zeroing weights after it leaves rows that no longer sum
-          to 1; -inf before it lets the softmax renormalise over the allowed keys.
-        - Softmax over the last axis: keys. Over axis -2 the columns would sum to 1 instead.
-        - Transpose K, do not reshape it: with Tq = Tk a reshape has the right shape and the
-          wrong numbers.
-        - Dividing a Tensor by a Python float keeps its dtype (float64 stays float64).
+        - Check everything before computing anything: a wrong V should not cost a (Tq, Tk)
+          product, and an error must not leave half a result behind.
     """
     raise NotImplementedError("Module 12 (attention): write scaled_dot_product_attention (see its docstring)")
 

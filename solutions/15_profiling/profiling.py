@@ -97,7 +97,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinytorch.core.attention import _count
+from tinytorch.core.attention import AttentionBackward, _count
 from tinytorch.core.autograd import no_grad
 from tinytorch.core.layers import PARAM_DTYPE, Module
 from tinytorch.core.spatial import Conv2dBackward, _pair, conv2d_flops, conv_output_size
@@ -359,8 +359,8 @@ def format_profile(rows: list) -> str:
 def node_flops(fn: Function) -> int:
     """FLOPs of the op that one graph node recorded: matmuls and convolutions, 0 for anything else.
 
-    TODO: Return 2 x (multiply-adds) for a MatMulBackward or a Conv2dBackward node, 0 for every
-    other Function; TypeError if `fn` is not a Function.
+    TODO: Return 2 x (multiply-adds) for a MatMulBackward, a Conv2dBackward or an
+    AttentionBackward node, 0 for every other Function; TypeError if `fn` is not a Function.
 
     APPROACH:
         1. Every output element of a matmul is one dot product of length K, the last
@@ -370,10 +370,17 @@ def node_flops(fn: Function) -> int:
         2. A convolution's output element is a dot product over one patch: C * kh * kw
            numbers, the size of one filter (the weight is the node's second saved array,
            (O, C, kh, kw)).
-        3. Multiply the multiply-adds by FLOPS_PER_MULTIPLY_ADD.
+        3. Module 12's fused attention is two matmuls in one node: Q @ K^T costs d
+           multiply-adds per score, weights @ V costs dv per score (each weight scales one
+           row of V). The weights (..., Tq, Tk), one per score, are in the node's
+           params["weights"]; Q and V are its first and third saved arrays. Count every
+           score, whatever the op skipped under a mask: the maths as written, as
+           attention_flops counts (and PyTorch's counter).
+        4. Multiply the multiply-adds by FLOPS_PER_MULTIPLY_ADD.
 
             (B, T, K) @ (K, N) -> output (B, T, N): B*T*N outputs x K multiply-adds x 2
             conv (N, C, H, W) * (O, C, kh, kw) -> (N, O, OH, OW): N*O*OH*OW outputs x C*kh*kw x 2
+            attention: scores (B, H, Tq, Tk) x (d + dv) multiply-adds x 2
 
     EXAMPLE:
         >>> w = Tensor(np.ones((3, 5)), requires_grad=True)
@@ -397,6 +404,10 @@ def node_flops(fn: Function) -> int:
         weight = fn.saved_tensors[1]                                        # (O, C, kh, kw)
         patch = weight.size // weight.shape[0]                              # C * kh * kw
         return FLOPS_PER_MULTIPLY_ADD * int(fn.output.size) * int(patch)
+    if isinstance(fn, AttentionBackward):
+        q, _, v = fn.saved_tensors
+        scores = fn.params["weights"].size                                  # (..., Tq, Tk)
+        return FLOPS_PER_MULTIPLY_ADD * int(scores) * int(q.shape[-1] + v.shape[-1])
     return 0
     # END SOLUTION
 
@@ -445,15 +456,17 @@ def graph_flops(output: Tensor, seen: set | None = None) -> int:
 def graph_activation_bytes(output: Tensor, exclude=()) -> int:
     """Bytes of the arrays that the graph of `output` keeps alive, parameters (`exclude`) left out.
 
-    Every node holds its inputs' arrays (saved_tensors) and its result's array (output) until
-    the graph is dropped: the activation memory of training, which no_grad avoids (module 05).
+    Every node holds its inputs' arrays (saved_tensors), its result's array (output) and the
+    arrays among its other arguments (params: a mask, token ids, the attention weights that
+    module 12's fused op keeps for its backward) until the graph is dropped: the activation
+    memory of training, which no_grad avoids (module 05).
 
     TODO: Return the total bytes of the distinct arrays held by the nodes reachable from
     `output`, counting each block of memory once and none of the Tensors in `exclude`.
 
     APPROACH:
-        1. Walk the graph as graph_flops does; for each node, look at its saved arrays and its
-           output array.
+        1. Walk the graph as graph_flops does; for each node, look at its saved arrays, its
+           output array and the values of its params that are NumPy arrays.
         2. Map each array to the array that owns its memory (the given `_memory_owner`): a
            transpose or a reshape may be a view of an array counted already.
         3. Count each owner once (by identity, `id`), skipping the owners of the excluded
@@ -479,7 +492,9 @@ def graph_activation_bytes(output: Tensor, exclude=()) -> int:
     for t in _topological_order(output):
         if t._grad_fn is None:
             continue
-        for array in (*t._grad_fn.saved_tensors, t._grad_fn.output):
+        fn = t._grad_fn
+        kept = [value for value in fn.params.values() if isinstance(value, np.ndarray)]
+        for array in (*fn.saved_tensors, fn.output, *kept):
             owner = _memory_owner(array)
             if id(owner) in counted or id(owner) in skipped:
                 continue

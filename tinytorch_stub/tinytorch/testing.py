@@ -426,6 +426,28 @@ def attention_reference(q, k, v, allowed=None):
     return out, weights
 
 
+def assert_attention_gradients(tensors, arrays, allowed, g, *, what: str, h=None, prepare=None,
+                               rtol: float = 1e-5, atol: float = 1e-7) -> None:
+    """Check the .grad of the Tensors Q, K, V (`tensors`, after a backward pass) against central
+    differences of sum(output * g) + sum(weights * h) (h None: no weights term), both computed by
+    attention_reference on `arrays` (float64 q, k, v); `prepare(q, k, v)` returns what the
+    reference gets (to broadcast keys shared by a batch, say)."""
+    prepare = prepare or (lambda *qkv: qkv)
+    for index, name in enumerate("QKV"):
+        def loss(a, index=index):
+            args = list(arrays)
+            args[index] = a
+            out, weights = attention_reference(*prepare(*args), allowed)
+            return float(np.sum(out * g) + (0.0 if h is None else np.sum(weights * h)))
+
+        got = tensors[index].grad
+        want = arrays[index]
+        assert got is not None and got.shape == want.shape, (
+            f"{what}: {name}.grad should have {name}'s shape {want.shape}; got {None if got is None else got.shape}")
+        assert_close(got, numerical_gradient(loss, want.copy()), rtol=rtol, atol=atol,
+                     what=f"{what}: {name}.grad (expected: finite differences)")
+
+
 def multi_head_attention_reference(x, params, num_heads, allowed=None):
     """Multi-head self-attention of x (B, T, C), in float64, one head at a time.
 
@@ -973,7 +995,8 @@ def gpt_flops_by_hand(vocab: int, dim: int, layers: int, batch: int, seq: int, m
 
 def graph_bytes_reference(output, exclude=()) -> int:
     """Bytes of the distinct memory blocks behind every Tensor that a node of output's graph made or took
-    as an input (views resolved to their base), the blocks of `exclude`'s Tensors left out."""
+    as an input, and every array among a node's params (views resolved to their base), the blocks of
+    `exclude`'s Tensors left out."""
     def owner(array):
         while isinstance(array.base, np.ndarray):
             array = array.base
@@ -989,7 +1012,8 @@ def graph_bytes_reference(output, exclude=()) -> int:
         fn = getattr(tensor, "_grad_fn", None)
         if fn is None:
             continue
-        for array in (tensor.data, *(t.data for t in fn.inputs)):
+        arrays = [value for value in fn.params.values() if isinstance(value, np.ndarray)]
+        for array in (tensor.data, *(t.data for t in fn.inputs), *arrays):
             block = owner(np.asarray(array))
             if id(block) not in skip:
                 blocks[id(block)] = block.nbytes

@@ -3,14 +3,19 @@ that broadcast, gradients with rectangular and random masks, fully masked rows, 
 broadcasting, numerical stability, dtypes, the 1/sqrt(d) scale, errors, masked_fill with broadcast
 masks and -inf, split/merge of heads, one-head MultiHeadAttention against plain attention, every
 MultiHeadAttention gradient, last_weights, causality with several heads, seeding, bias=False, and
-the systems functions on more inputs."""
+the systems functions on more inputs; the fused `attention` op over many tiles (shared keys, masks
+that differ by batch item, odd lengths, Tq != Tk) against finite differences and against
+`attention_composed`, and only the inputs that need a gradient get one."""
 
 import numpy as np
 import pytest
 
+import tinytorch.core.attention as attention_module
 from tinytorch.core.activations import Softmax
 from tinytorch.core.attention import (
     MultiHeadAttention,
+    attention,
+    attention_composed,
     attention_flops,
     attention_memory_bytes,
     causal_mask,
@@ -23,6 +28,7 @@ from tinytorch.core.attention import (
 )
 from tinytorch.core.tensor import Tensor
 from tinytorch.testing import (
+    assert_attention_gradients,
     assert_close,
     attention_reference,
     multi_head_attention_reference,
@@ -69,26 +75,24 @@ def mha_params(mha):
     return out
 
 
+@pytest.fixture
+def small_tiles(monkeypatch):
+    """Tiles of at most 3 query rows and 10 scores: small inputs run through many tiles."""
+    monkeypatch.setattr(attention_module, "TILE_QUERIES", 3)
+    monkeypatch.setattr(attention_module, "TILE_SCORES", 10)
+
+
 def check_gradients(q, k, v, mask, g, what):
     tensors = [Tensor(a.copy(), requires_grad=True) for a in (q, k, v)]
     out, _ = scaled_dot_product_attention(*tensors, mask=mask)
     out.backward(g)
-    for index, name in enumerate("QKV"):
-        def loss(a, index=index):
-            args = [q, k, v]
-            args[index] = a
-            return float(np.sum(attention_reference(*args, mask)[0] * g))
-
-        got = tensors[index].grad
-        assert got is not None, f"{what}: {name}.grad is None"
-        assert_close(got, numerical_gradient(loss, (q, k, v)[index].copy()), rtol=GRAD_RTOL, atol=GRAD_ATOL,
-                     what=f"{what}: {name}.grad (expected: finite differences)")
+    assert_attention_gradients(tensors, (q, k, v), mask, g, rtol=GRAD_RTOL, atol=GRAD_ATOL, what=what)
 
 
 # ------------------------------------------------------------------------ attention: shapes
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_attention_4d_batch_and_heads_with_causal_mask():
     q, k, v = sample((2, 3, 4, 5), 1), sample((2, 3, 4, 5), 2), sample((2, 3, 4, 3), 3)
     out, weights = scaled_dot_product_attention(f32(q), f32(k), f32(v), mask=causal_mask(4))
@@ -98,7 +102,7 @@ def test_attention_4d_batch_and_heads_with_causal_mask():
     assert_close(out, want_out, rtol=F32_RTOL, atol=F32_ATOL, what=f"{what}: output")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_attention_more_keys_than_queries():
     q, k, v = sample((2, 3, 4), 4), sample((2, 6, 4), 5), sample((2, 6, 5), 6)
     mask = random_mask((3, 6), seed=7)
@@ -110,7 +114,7 @@ def test_attention_more_keys_than_queries():
         assert_close(out, want_out, rtol=F32_RTOL, atol=F32_ATOL, what=f"{what}: output (B, Tq, dv)")
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_attention_gradients_4d_tq_differs_from_tk_random_mask():
     q, k, v = sample((1, 2, 2, 3), 8), sample((1, 2, 4, 3), 9), sample((1, 2, 4, 2), 10)
     mask = random_mask((1, 2, 2, 4), seed=11)
@@ -145,7 +149,7 @@ def test_attention_fully_masked_row_is_an_error():
         scaled_dot_product_attention(q, k, v, mask=mask)
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_attention_random_mask_gives_exact_zeros_and_right_values():
     q, k, v = sample((2, 5, 4), 17), sample((2, 5, 4), 18), sample((2, 5, 3), 19)
     mask = random_mask((2, 5, 5), seed=20)
@@ -206,23 +210,94 @@ def test_attention_scales_scores_by_one_over_sqrt_d():
                                      "weights = softmax([16, 0] / sqrt(16)) = softmax([4, 0])")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_attention_errors_name_the_shapes():
     q, k, v = f32(np.zeros((2, 4, 4))), f32(np.zeros((2, 4, 4))), f32(np.zeros((2, 4, 4)))
     with pytest.raises(ValueError, match=r"\(2, 4, 4\).*\(3, 4, 4\).*\(3, 4, 4\)"):
         scaled_dot_product_attention(q, f32(np.zeros((3, 4, 4))), f32(np.zeros((3, 4, 4))))   # batch 2 vs 3
     with pytest.raises(ValueError, match=r"\(3, 3\)"):
         scaled_dot_product_attention(q, k, v, mask=causal_mask(3))
+    with pytest.raises(ValueError, match=r"\(3, 2, 4, 4\).*\(2, 4, 4\)"):   # the mask would add a dimension
+        scaled_dot_product_attention(q, k, v, mask=np.ones((3, 2, 4, 4), dtype=bool))
     with pytest.raises(TypeError, match="bool"):
         scaled_dot_product_attention(q, k, v, mask=causal_mask(4).astype(np.float32))
     with pytest.raises(ValueError, match=r"\(4,\)"):
         scaled_dot_product_attention(f32(np.zeros(4)), k, v)
 
 
-# ------------------------------------------------------------------------ masked_fill
+# ------------------------------------------------------------------------ the fused op, tile by tile
 
 
 @pytest.mark.points(3)
+def test_attention_tiles_shared_keys_and_a_mask_per_batch_item_gradients(small_tiles):
+    q, k, v = sample((3, 4, 2), 60), sample((5, 2), 61), sample((5, 3), 62)
+    mask = random_mask((3, 4, 5), seed=63)                     # differs by batch item
+    g = sample((3, 4, 3), 64)
+    tensors = [Tensor(a.copy(), requires_grad=True) for a in (q, k, v)]
+    out, weights = scaled_dot_product_attention(*tensors, mask=mask)
+    out.backward(g)
+    what = "scaled_dot_product_attention(Q (3, 4, 2), K (5, 2), V (5, 3), mask (3, 4, 5)), small tiles"
+
+    def shared(a, b, c):                                       # K and V as every batch item sees them
+        return a, np.broadcast_to(b, (3, 5, 2)), np.broadcast_to(c, (3, 5, 3))
+
+    want_out, want_weights = attention_reference(*shared(q, k, v), mask)
+    assert_close(weights, want_weights, rtol=1e-10, atol=1e-12, what=f"{what}: weights")
+    assert_close(out, want_out, rtol=1e-10, atol=1e-12, what=f"{what}: output")
+    assert_attention_gradients(tensors, (q, k, v), mask, g, rtol=GRAD_RTOL, atol=GRAD_ATOL, what=what, prepare=shared)
+
+
+@pytest.mark.points(2)
+def test_attention_fused_equals_composed_forward_and_backward(small_tiles):
+    q, k, v = sample((2, 3, 7, 4), 65), sample((2, 3, 9, 4), 66), sample((2, 3, 9, 5), 67)
+    g = sample((2, 3, 7, 5), 68)
+    mask = random_mask((2, 1, 7, 9), seed=69)                  # per batch item, shared by heads
+    mask[..., 6:] = False                                      # the last keys: masked for every query
+    mask[..., 0] |= ~mask.any(axis=-1)                         # every query keeps a key
+    results = []
+    for run in (scaled_dot_product_attention, attention_composed):
+        tensors = [Tensor(a.copy(), requires_grad=True) for a in (q, k, v)]
+        out, weights = run(*tensors, mask=mask)
+        out.backward(g)
+        results.append((out.data, weights.data, *(t.grad.data for t in tensors)))
+    what = "Q (2, 3, 7, 4), K (2, 3, 9, 4), V (2, 3, 9, 5), mask (2, 1, 7, 9), small tiles"
+    for name, fused, composed in zip(("output", "weights", "Q.grad", "K.grad", "V.grad"), *results):
+        assert_close(fused, composed, rtol=1e-10, atol=1e-12,
+                     what=f"{what}: {name} of scaled_dot_product_attention (expected: attention_composed's)")
+    assert np.all(results[0][1][..., 6:] == 0), f"{what}: weights of keys 6-8, masked for every query, should be 0"
+
+
+@pytest.mark.points(2)
+def test_attention_odd_length_causal_tiles_write_every_weight(small_tiles):
+    q = sample((1, 2, 7, 3), 70).astype(np.float32)
+    weights = np.full((1, 2, 7, 7), np.nan, dtype=np.float32)
+    out = attention(Tensor(q), Tensor(q), Tensor(q), causal_mask(7), weights)
+    what = "attention(Q = K = V (1, 2, 7, 3), causal_mask(7), weights), tiles of 3 query rows"
+    assert not np.isnan(weights).any(), f"{what}: entries of `weights` never written:\n{weights[0, 0]}"
+    assert np.all(weights[..., ~causal_mask(7)] == 0), f"{what}: weights above the diagonal should be exactly 0"
+    assert_close(weights.sum(axis=-1), np.ones((1, 2, 7)), what=f"{what}: each row of weights should sum to 1")
+    want_out, want_weights = attention_reference(q, q, q, causal_mask(7))
+    assert_close(out, want_out, rtol=F32_RTOL, atol=F32_ATOL, what=f"{what}: output")
+
+
+@pytest.mark.points(2)
+def test_attention_only_inputs_that_need_a_gradient_get_one():
+    q, k, v = sample((2, 4, 3), 71), sample((2, 4, 3), 72), sample((2, 4, 2), 73)
+    g = sample((2, 4, 2), 74)
+    qt, kt, vt = Tensor(q.copy()), Tensor(k.copy()), Tensor(v.copy(), requires_grad=True)
+    out, weights = scaled_dot_product_attention(qt, kt, vt, mask=causal_mask(4))
+    out.backward(g)
+    what = "scaled_dot_product_attention(Q, K (no gradient), V (requires_grad), causal)"
+    assert qt.grad is None and kt.grad is None, f"{what}: Q and K should get no .grad"
+    assert not weights.requires_grad, f"{what}: the returned weights are for looking at, outside the graph"
+    want = numerical_gradient(lambda a: float(np.sum(attention_reference(q, k, a, causal_mask(4))[0] * g)), v.copy())
+    assert_close(vt.grad, want, rtol=GRAD_RTOL, atol=GRAD_ATOL, what=f"{what}: V.grad (expected: finite differences)")
+
+
+# ------------------------------------------------------------------------ masked_fill
+
+
+@pytest.mark.points(2)
 def test_masked_fill_broadcast_mask_gradient_and_dtype():
     x = sample((2, 2, 3, 4), 29)
     mask = random_mask((1, 3, 1), seed=30)
@@ -282,7 +357,7 @@ def test_merge_heads_places_head_h_in_channels_h_times_d():
 # ------------------------------------------------------------------------ MultiHeadAttention
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_one_head_equals_single_head_attention_with_the_same_projections():
     mha = f64_mha(6, 1, seed=36)
     x = sample((2, 5, 6), 37)
@@ -295,7 +370,7 @@ def test_one_head_equals_single_head_attention_with_the_same_projections():
                       "k_proj(x), v_proj(x)))")
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_mha_gradients_of_all_parameters_and_input_four_heads():
     mha = f64_mha(8, 4, seed=38)
     x = sample((1, 3, 8), 39)
@@ -383,7 +458,7 @@ def test_mha_seeded_and_without_bias():
 # ------------------------------------------------------------------------ systems questions
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_systems_questions_more_inputs():
     for args, want in [((8, 12, 1024, np.float16), 8 * 12 * 1024 * 1024 * 2), ((0, 4, 10, np.float32), 0),
                        ((1, 1, 5, np.float64), 200)]:

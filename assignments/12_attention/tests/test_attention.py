@@ -10,8 +10,11 @@ Every gradient is checked against central finite differences of those references
 import numpy as np
 import pytest
 
+import tinytorch.core.attention as attention_module
 from tinytorch.core.attention import (
     MultiHeadAttention,
+    attention,
+    attention_composed,
     attention_flops,
     attention_memory_bytes,
     causal_mask,
@@ -25,6 +28,7 @@ from tinytorch.core.attention import (
 from tinytorch.core.layers import Linear
 from tinytorch.core.tensor import Tensor, matmul_flops
 from tinytorch.testing import (
+    assert_attention_gradients,
     assert_close,
     attention_reference,
     multi_head_attention_reference,
@@ -55,6 +59,18 @@ def f64_mha(embed_dim, num_heads, seed=SEED):
     return mha
 
 
+def use_small_tiles(monkeypatch):
+    """Tiles of at most 2 query rows and 12 scores: small inputs run through many tiles, some
+    of them skipping masked keys, as the milestone's (B, H, 128, 128) scores do."""
+    monkeypatch.setattr(attention_module, "TILE_QUERIES", 2)
+    monkeypatch.setattr(attention_module, "TILE_SCORES", 12)
+
+
+@pytest.fixture
+def small_tiles(monkeypatch):
+    use_small_tiles(monkeypatch)
+
+
 def mha_params(mha):
     return {name: (getattr(mha, f"{name}_proj").weight.data, getattr(mha, f"{name}_proj").bias.data)
             for name in PROJECTIONS}
@@ -78,7 +94,7 @@ def test_causal_mask():
         causal_mask(0)
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_masked_fill_forward():
     x = sample((2, 3, 4), seed=1).astype(np.float32)
     mask = sample((3, 4), seed=2) > 0                         # broadcasts over the first axis
@@ -101,7 +117,7 @@ def test_masked_fill_forward():
         "masked_fill(x, mask, -np.inf) should hold exactly -inf where mask is True and x elsewhere")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_masked_fill_backward():
     x = sample((2, 3, 4), seed=3)
     mask = sample((3, 4), seed=4) > 0
@@ -129,7 +145,7 @@ def test_masked_fill_errors():
 # ------------------------------------------------------------------------ scaled dot-product attention
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_attention_matches_reference():
     q, k, v = sample((2, 5, 4), seed=6), sample((2, 5, 4), seed=7), sample((2, 5, 3), seed=8)
     out, weights = scaled_dot_product_attention(f32(q), f32(k), f32(v))
@@ -154,7 +170,7 @@ def test_attention_weights_rows_sum_to_one():
                  what=f"{what}.sum(axis=-1): each query's weights over the keys should sum to 1")
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_attention_causal_mask():
     q, k, v = sample((2, 5, 4), seed=12), sample((2, 5, 4), seed=13), sample((2, 5, 4), seed=14)
     out, weights = scaled_dot_product_attention(f32(q), f32(k), f32(v), mask=causal_mask(5))
@@ -168,7 +184,7 @@ def test_attention_causal_mask():
     assert_close(out, want_out, rtol=F32_RTOL, atol=F32_ATOL, what=f"{what}: output")
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_attention_gradients():
     q, k, v = sample((2, 3, 4), seed=15), sample((2, 3, 4), seed=16), sample((2, 3, 2), seed=17)
     g = sample((2, 3, 2), seed=18)
@@ -176,18 +192,8 @@ def test_attention_gradients():
     tensors = [Tensor(a.copy(), requires_grad=True) for a in (q, k, v)]
     out, _ = scaled_dot_product_attention(*tensors, mask=mask)
     out.backward(g)
-    what = "scaled_dot_product_attention(Q (2, 3, 4), K (2, 3, 4), V (2, 3, 2), causal).backward(g)"
-    for index, name in enumerate("QKV"):
-        def loss(a, index=index):
-            args = [q, k, v]
-            args[index] = a
-            return float(np.sum(attention_reference(*args, mask)[0] * g))
-
-        got = tensors[index].grad
-        assert got is not None, f"{what}: {name}.grad is None: no gradient reached {name}"
-        want = numerical_gradient(loss, (q, k, v)[index].copy())
-        assert_close(got, want, rtol=GRAD_RTOL, atol=GRAD_ATOL,
-                     what=f"{what}: {name}.grad (expected: finite differences)")
+    assert_attention_gradients(tensors, (q, k, v), mask, g, rtol=GRAD_RTOL, atol=GRAD_ATOL,
+                               what="scaled_dot_product_attention(Q (2, 3, 4), K (2, 3, 4), V (2, 3, 2), causal).backward(g)")
 
 
 @pytest.mark.points(3)
@@ -204,10 +210,62 @@ def test_attention_shape_errors():
         scaled_dot_product_attention(np.zeros((2, 5, 4)), k, v)
 
 
-# ------------------------------------------------------------------------ heads
+@pytest.mark.points(2)
+def test_attention_composed_values_and_gradients_through_the_weights():
+    q, k, v = sample((2, 4, 3), seed=40), sample((2, 4, 3), seed=41), sample((2, 4, 2), seed=42)
+    g, h = sample((2, 4, 2), seed=43), sample((2, 4, 4), seed=44)
+    mask = causal_mask(4)
+    tensors = [Tensor(a.copy(), requires_grad=True) for a in (q, k, v)]
+    out, weights = attention_composed(*tensors, mask)
+    what = "attention_composed(Q, K (2, 4, 3), V (2, 4, 2), causal_mask(4))"
+    want_out, want_weights = attention_reference(q, k, v, mask)
+    assert_close(weights, want_weights, rtol=1e-10, atol=1e-12, what=f"{what}: weights")
+    assert_close(out, want_out, rtol=1e-10, atol=1e-12, what=f"{what}: output")
+    (out * Tensor(g)).sum().backward()
+    (weights * Tensor(h)).sum().backward()                     # the weights are part of the graph
+    assert_attention_gradients(tensors, (q, k, v), mask, g, h=h, rtol=GRAD_RTOL, atol=GRAD_ATOL,
+                               what=f"{what}: gradients of sum(out * g) + sum(weights * h)")
 
 
 @pytest.mark.points(3)
+def test_attention_op_fills_the_weights_and_matches_the_reference(monkeypatch):
+    for tiles in ("one tile", "many tiles"):
+        if tiles == "many tiles":
+            use_small_tiles(monkeypatch)
+        check_attention_op(tiles)
+
+
+def check_attention_op(tiles):
+    q, k, v = sample((2, 2, 5, 4), seed=45), sample((2, 2, 5, 4), seed=46), sample((2, 2, 5, 3), seed=47)
+    mask = causal_mask(5)
+    weights = np.full((2, 2, 5, 5), np.nan, dtype=np.float32)  # every entry must be written
+    out = attention(f32(q), f32(k), f32(v), mask, weights)
+    what = f"attention(Q, K (2, 2, 5, 4), V (2, 2, 5, 3), causal_mask(5), weights) with {tiles}"
+    assert isinstance(out, Tensor) and out.shape == (2, 2, 5, 3) and out.dtype == np.float32, (
+        f"{what} should return a float32 Tensor of shape (2, 2, 5, 3); got {type(out).__name__} "
+        f"{getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}")
+    assert not np.isnan(weights).any(), f"{what}: some entries of `weights` were never written:\n{weights[0, 0]}"
+    assert np.all(weights[..., ~mask] == 0), f"{what}: weights above the diagonal should be exactly 0"
+    want_out, want_weights = attention_reference(q, k, v, mask)
+    assert_close(weights, want_weights, rtol=F32_RTOL, atol=F32_ATOL, what=f"{what}: the weights it filled")
+    assert_close(out, want_out, rtol=F32_RTOL, atol=F32_ATOL, what=f"{what}: output")
+
+
+@pytest.mark.points(3)
+def test_attention_op_gradients_over_many_tiles(small_tiles):
+    q, k, v = sample((2, 5, 3), seed=48), sample((2, 5, 3), seed=49), sample((2, 5, 2), seed=50)
+    g = sample((2, 5, 2), seed=51)
+    mask = causal_mask(5)
+    tensors = [Tensor(a.copy(), requires_grad=True) for a in (q, k, v)]
+    attention(*tensors, mask, np.empty((2, 5, 5))).backward(g)
+    assert_attention_gradients(tensors, (q, k, v), mask, g, rtol=GRAD_RTOL, atol=GRAD_ATOL,
+                               what="attention(Q, K (2, 5, 3), V (2, 5, 2), causal_mask(5)).backward(g), tiles of 2 query rows")
+
+
+# ------------------------------------------------------------------------ heads
+
+
+@pytest.mark.points(2)
 def test_split_and_merge_heads():
     x = sample((2, 3, 6), seed=19)
     heads = split_heads(Tensor(x), 3)
@@ -239,7 +297,7 @@ def test_multi_head_attention_init():
         MultiHeadAttention(10, 3)
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_multi_head_attention_matches_reference():
     mha = f64_mha(8, 2)
     x = sample((2, 4, 8), seed=20)
@@ -297,7 +355,7 @@ def test_causal_attention_does_not_see_the_future():
 # ------------------------------------------------------------------------ systems questions
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_systems_questions():
     assert attention_memory_bytes(2, 4, 16) == 2 * 4 * 16 * 16 * 4, (
         f"attention_memory_bytes(2, 4, 16) should be 2*4*16*16 float32 numbers = 8192 bytes; "
