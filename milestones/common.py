@@ -202,6 +202,46 @@ def _progress_line(label: str, epoch: int, epochs: int, history: History, second
     return "  ".join(parts) + ("  *" if history.best_epoch == epoch else "")
 
 
+class Progress:
+    """The batches of a long loop, with a line every `every_s` seconds while it runs.
+
+        for x, y in Progress(loader, "CNN"):                # or trainer.train_epoch(Progress(...))
+    prints, every 30 s of work:
+        '    CNN      step 250/704 (36%), 61 s; about 1.8 min left'
+    The steps of a fit() epoch, or of fine-tuning, run for minutes between fit's epoch lines:
+    this keeps a terminal or a CI log from going silent. A loop shorter than `every_s` prints
+    nothing. `total` defaults to len(batches) when it has one; `clock` is for tests.
+    """
+
+    def __init__(self, batches, label: str, total: int | None = None, every_s: float = 30.0,
+                 clock: Callable[[], float] = time.perf_counter):
+        self.batches, self.label, self.every_s, self.clock = batches, label, every_s, clock
+        self.total = total if total is not None else (len(batches) if hasattr(batches, "__len__") else None)
+
+    def __len__(self) -> int:
+        if self.total is None:
+            raise TypeError(f"Progress({self.label}): the batches have no length")
+        return self.total
+
+    def __iter__(self):
+        started = self.clock()
+        last = started
+        for step, batch in enumerate(self.batches, start=1):
+            yield batch
+            now = self.clock()
+            if now - last >= self.every_s:
+                last = now
+                print(self.line(step, now - started), flush=True)
+
+    def line(self, step: int, seconds: float) -> str:
+        """'    CNN      step 250/704 (36%), 61 s; about 1.8 min left' (no total: '    GPT      step 250, 61 s')."""
+        if not self.total:
+            return f"    {self.label:8s} step {step}, {seconds:.0f} s"
+        left = seconds / step * (self.total - step)
+        return (f"    {self.label:8s} step {step}/{self.total} ({step / self.total:.0%}), {seconds:.0f} s; "
+                f"about {left / 60:.1f} min left")
+
+
 def fit(train_epoch: Callable[[], float], evaluate: Callable[[], dict], *, epochs: int, patience: int,
         save_state: Callable[[], Any], load_state: Callable[[Any], None], metric: str = "accuracy",
         mode: str = "max", tie_break: str | None = None, optimizer=None,

@@ -1,10 +1,11 @@
-"""milestones.common.fit on scripted evaluations: which epoch is best, when it stops, what it restores."""
+"""milestones.common.fit on scripted evaluations: which epoch is best, when it stops, what it restores;
+milestones.common.Progress on a scripted clock: a line while a long loop runs, none for a short one."""
 
 from __future__ import annotations
 
 import pytest
 
-from milestones.common import fit
+from milestones.common import Progress, fit
 
 
 def _scripted(evaluations, **kwargs):
@@ -58,3 +59,23 @@ def test_wrong_settings_say_what_is_wrong():
         _scripted([{"loss": 1.0}], patience=1, metric="loss", mode="lowest")
     with pytest.raises(KeyError, match="accuracy"):
         _scripted([{"loss": 1.0}], patience=1)
+
+
+def test_progress_prints_a_line_every_interval_with_the_time_left(capsys):
+    clock = iter(range(0, 1000, 10))                           # 10 s per step
+    batches = list(range(8))
+    seen = list(Progress(batches, "CNN", every_s=30.0, clock=lambda: next(clock)))
+    assert seen == batches and len(Progress(batches, "CNN")) == 8
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["    CNN      step 3/8 (38%), 30 s; about 0.8 min left",
+                     "    CNN      step 6/8 (75%), 60 s; about 0.3 min left"]
+
+
+def test_progress_without_a_length_and_a_short_loop():
+    clock = iter(range(0, 1000, 40))
+    out = Progress(iter("ab"), "GPT", every_s=30.0, clock=lambda: next(clock))
+    assert list(out) == ["a", "b"] and out.line(2, 80.0) == "    GPT      step 2, 80 s"
+    with pytest.raises(TypeError, match="no length"):
+        len(out)
+    quick = Progress([1, 2, 3], "MLP", every_s=30.0, clock=lambda: 0.0)
+    assert list(quick) == [1, 2, 3]                             # a loop under 30 s prints nothing

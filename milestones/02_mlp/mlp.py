@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # run as a script: find `milestones`
 
-from milestones.common import (Context, Outcome, TrainerCheckpoint, accuracy_check, count_params, fit,  # noqa: E402
+from milestones.common import (Context, Outcome, Progress, TrainerCheckpoint, accuracy_check, count_params, fit,  # noqa: E402
                                load_timed, main, plot_history, random_subset, save_figure, setup,
                                split_sentence, stratified_split)
 
@@ -199,7 +199,7 @@ def train(label: str, model, data: dict, epochs: int, order_rng: np.random.Gener
     trainer = Trainer(model, Adam(model.parameters(), lr=LR), CrossEntropyLoss(),
                       schedule=CosineSchedule(LR, MIN_LR, epochs))
     best = TrainerCheckpoint(trainer, checkpoint)
-    history = fit(lambda: trainer.train_epoch(batches(data["x_train"], data["y_train"], BATCH_SIZE, order_rng)),
+    history = fit(lambda: trainer.train_epoch(Progress(batches(data["x_train"], data["y_train"], BATCH_SIZE, order_rng), label)),
                   lambda: trainer.evaluate(batches(data["x_val"], data["y_val"], EVAL_BATCH)),
                   epochs=epochs, patience=PATIENCE, metric="accuracy", tie_break="loss",
                   save_state=best.save, load_state=best.load, optimizer=trainer.optimizer, label=label)

@@ -52,7 +52,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # run as a script: find `milestones`
 
-from milestones.common import (Context, Outcome, TrainerCheckpoint, accuracy_check, count_params, fit,  # noqa: E402
+from milestones.common import (Context, Outcome, Progress, TrainerCheckpoint, accuracy_check, count_params, fit,  # noqa: E402
                                load_timed, main, plot_history, random_subset, save_figure, setup,
                                split_sentence, stratified_split)
 
@@ -223,7 +223,7 @@ def train(label: str, model, optimizer, data: dict, epochs: int, loader: DataLoa
     best = TrainerCheckpoint(trainer, checkpoint, buffers=lambda: bn_buffers(model),
                              buffers_path=checkpoint.with_name(checkpoint.stem + "_bn.npz"))
     track = (lambda: {"test_accuracy": trainer.evaluate(eval_loader(data, "test"))["accuracy"]}) if track_test else None
-    history = fit(lambda: trainer.train_epoch(loader), lambda: trainer.evaluate(eval_loader(data, "val")),
+    history = fit(lambda: trainer.train_epoch(Progress(loader, label)), lambda: trainer.evaluate(eval_loader(data, "val")),
                   epochs=epochs, patience=PATIENCE, metric="accuracy", tie_break="loss",
                   save_state=best.save, load_state=best.load, optimizer=optimizer, track=track, label=label)
     test = trainer.evaluate(eval_loader(data, "test"))

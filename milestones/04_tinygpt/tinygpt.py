@@ -46,7 +46,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # run as a script: find `milestones`
 
-from milestones.common import Context, Outcome, count_params, fit, main, save_figure, setup  # noqa: E402
+from milestones.common import Context, Outcome, Progress, count_params, fit, main, save_figure, setup  # noqa: E402
 
 setup()                                   # one BLAS thread, plots to files: before NumPy loads
 import matplotlib.pyplot as plt  # noqa: E402
@@ -153,7 +153,7 @@ def train(model, data: dict, settings: dict, rng: np.random.Generator) -> dict:
 
     def train_round() -> float:
         losses = []
-        for _ in range(settings["eval_every"]):
+        for _ in Progress(range(settings["eval_every"]), "GPT"):
             optimizer.lr = lr_at(state["step"], total, warmup)
             x, y = windows(data["train"], batch, context, rng)
             optimizer.zero_grad()

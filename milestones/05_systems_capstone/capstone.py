@@ -58,7 +58,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # run as a script: find `milestones`
 
-from milestones.common import REPO, Context, Outcome, count_params, main, milestone_program, setup  # noqa: E402
+from milestones.common import REPO, Context, Outcome, Progress, count_params, main, milestone_program, setup  # noqa: E402
 
 setup()                                   # one BLAS thread, plots to files: before NumPy loads
 import numpy as np  # noqa: E402
@@ -114,22 +114,8 @@ QUICK = dict(cnn_ft_epochs=1, cnn_train_epochs=2, gpt_eval_batches=4, gpt_new_to
 
 
 # ---------------------------------------------------------------------------------------------
-# Shared steps: progress while fine-tuning, version choice, rows, plots
+# Shared steps: distillation, version choice, rows, plots
 # ---------------------------------------------------------------------------------------------
-
-
-class Progress:
-    """An iterable over `batches` that prints a line every `every` steps (fine_tune is silent)."""
-
-    def __init__(self, batches, label: str, every: int = 100):
-        self.batches, self.label, self.every = batches, label, every
-
-    def __iter__(self):
-        started = time.perf_counter()
-        for step, batch in enumerate(self.batches, start=1):
-            yield batch
-            if step % self.every == 0:
-                print(f"    {self.label}: {step} steps, {time.perf_counter() - started:.0f} s", flush=True)
 
 
 class Distilled:
@@ -504,7 +490,7 @@ def gpt_versions(ctx: Context, model, data: dict, rng: np.random.Generator) -> t
         started = time.perf_counter()
         losses = fine_tune(pruned, AdamW(pruned.parameters(), lr=GPT_FT_LR, betas=gpt_program.BETAS,
                                          weight_decay=gpt_program.WEIGHT_DECAY),
-                           next_char_loss, Progress(batches, name, every=50), epochs=1)
+                           next_char_loss, Progress(batches, name), epochs=1)
         pruned.eval()
         notes[name] = {"params_before": report["params_before"], "params_after": report["params_after"],
                        "fine_tune_steps": len(losses), "fine_tune_seconds": round(time.perf_counter() - started, 1),
