@@ -25,13 +25,19 @@ def _milestone(*args, number="1", **env):
                           text=True, timeout=600, cwd=COURSE.root, env={**clean, **env})
 
 
-def test_milestone_1_is_locked_until_modules_01_to_04_pass(tmp_path):
-    build_submission(tmp_path, keep={"01", "02"})
-    proc = _milestone("--quick", "--out", str(tmp_path / "out"), TINYTORCH_ROOT=str(tmp_path))
+def _assert_locked(tmp_path, number: str, keep: set, missing: list, first_passed: str):
+    """Milestone `number` on a submission with only `keep` finished: refused, naming each module in
+    `missing` as not_started and not the passed module `first_passed`, with nothing written."""
+    build_submission(tmp_path, keep=keep)
+    proc = _milestone("--quick", "--out", str(tmp_path / "out"), number=number, TINYTORCH_ROOT=str(tmp_path))
     assert proc.returncode != 0
-    assert "locked" in proc.stderr and "03: not_started" in proc.stderr and "04: not_started" in proc.stderr
-    assert "01:" not in proc.stderr.split("locked", 1)[1]
+    assert "locked" in proc.stderr and all(f"{m}: not_started" in proc.stderr for m in missing), proc.stderr
+    assert f"{first_passed}:" not in proc.stderr.split("locked", 1)[1]
     assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_milestone_1_is_locked_until_modules_01_to_04_pass(tmp_path):
+    _assert_locked(tmp_path, "1", {"01", "02"}, ["03", "04"], "01")
 
 
 def test_milestone_1_reaches_its_criterion_with_the_reference(tmp_path):
@@ -80,12 +86,7 @@ def _tiny_mnist(root, n_train=600, n_test=200, seed=0):
 
 
 def test_milestone_2_is_locked_until_modules_01_to_07_pass(tmp_path):
-    build_submission(tmp_path, keep={"01", "02", "03", "04", "05"})
-    proc = _milestone("--quick", "--out", str(tmp_path / "out"), number="2", TINYTORCH_ROOT=str(tmp_path))
-    assert proc.returncode != 0
-    assert "locked" in proc.stderr and "06: not_started" in proc.stderr and "07: not_started" in proc.stderr
-    assert "05:" not in proc.stderr.split("locked", 1)[1]
-    assert not (tmp_path / "out" / "metrics.json").exists()
+    _assert_locked(tmp_path, "2", {"01", "02", "03", "04", "05"}, ["06", "07"], "05")
 
 
 def test_milestone_2_trains_the_mlp_with_the_reference_on_a_tiny_mnist(tmp_path):
@@ -133,12 +134,7 @@ def _tiny_cifar(root, per_file=96, n_test=200, seed=0):
 
 
 def test_milestone_3_is_locked_until_modules_01_to_09_pass(tmp_path):
-    build_submission(tmp_path, keep={"01", "02", "03", "04", "05", "06", "07", "08"})
-    proc = _milestone("--quick", "--out", str(tmp_path / "out"), number="3", TINYTORCH_ROOT=str(tmp_path))
-    assert proc.returncode != 0
-    assert "locked" in proc.stderr and "09: not_started" in proc.stderr
-    assert "08:" not in proc.stderr.split("locked", 1)[1]
-    assert not (tmp_path / "out" / "metrics.json").exists()
+    _assert_locked(tmp_path, "3", {"01", "02", "03", "04", "05", "06", "07", "08"}, ["09"], "08")
 
 
 def test_milestone_3_trains_the_cnn_with_the_reference_on_a_tiny_cifar(tmp_path):
@@ -201,12 +197,7 @@ def test_milestone_4_trains_the_gpt_with_the_reference_on_a_small_text(tmp_path)
 
 
 def test_milestone_5_is_locked_until_modules_01_to_19_pass(tmp_path):
-    build_submission(tmp_path, keep={f"{i:02d}" for i in range(1, 20)} - {"18"})
-    proc = _milestone("--quick", "--out", str(tmp_path / "out"), number="5", TINYTORCH_ROOT=str(tmp_path))
-    assert proc.returncode != 0
-    assert "locked" in proc.stderr and "18: not_started" in proc.stderr
-    assert "17:" not in proc.stderr.split("locked", 1)[1]
-    assert not (tmp_path / "out" / "metrics.json").exists()
+    _assert_locked(tmp_path, "5", {f"{i:02d}" for i in range(1, 20)} - {"18"}, ["18"], "17")
 
 
 def test_milestone_5_profiles_prunes_quantizes_and_benchmarks_both_models_with_the_reference(tmp_path):
